@@ -1,0 +1,75 @@
+"""Cases, their history, deadlines, task links and document numbers."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import json_field, utcnow
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "qc_case"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)
+    state: str = Field(index=True)
+    version: int = 1  # compare-and-set on every transition
+    title: str
+    center_id: Optional[int] = Field(default=None, foreign_key="center.id")
+    created_by_id: int = Field(foreign_key="person.id")
+    data: dict[str, Any] = json_field()
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class CaseEvent(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="qc_case.id", index=True)
+    trigger: str
+    from_state: str
+    to_state: str
+    actor_id: Optional[int] = Field(default=None, foreign_key="person.id")  # None: the system
+    comment: str = ""
+    details: dict[str, Any] = json_field()
+    at: datetime = Field(default_factory=utcnow)
+
+
+class DocumentNumber(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("organ_code", "year", "seq", name="uq_document_number"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="qc_case.id", unique=True)
+    organ_code: str
+    year: int
+    seq: int
+
+
+class DocumentCounter(SQLModel, table=True):
+    organ_code: str = Field(primary_key=True)
+    year: int = Field(primary_key=True)
+    last_seq: int = 0
+
+
+class Deadline(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="qc_case.id", index=True)
+    step: str  # e.g. review
+    opened_at: datetime = Field(default_factory=utcnow)
+    due_at: datetime = Field(index=True)
+    closed_at: Optional[datetime] = Field(default=None, index=True)
+    reminded_at: Optional[datetime] = None
+    escalated_at: Optional[datetime] = None
+
+
+class TaskLink(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    case_id: int = Field(foreign_key="qc_case.id", index=True)
+    person_id: Optional[int] = Field(default=None, foreign_key="person.id")  # None: an outside recipient
+    email: str
+    purpose: str  # act: may decide; read: may only look
+    case_version: int  # a link is superseded once the case moves past this version
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: Optional[datetime] = None

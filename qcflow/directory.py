@@ -1,0 +1,256 @@
+"""Load the directory (commission, institutions, people and roles, centers) from a YAML file.
+
+Every fault is reported with the entry and line it sits on, and nothing is written unless the
+whole file is valid. Loading the same file twice changes nothing.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import BaseModel, ValidationError, field_validator
+from sqlmodel import Session, select
+
+from models import Center, Commission, Institution, Person, RoleAssignment
+from states.rules import CENTER_ROLES, ROLE_LABELS
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CATEGORIES = ("临床", "技术", "管理")
+
+
+class DirectoryError(Exception):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Remembers the line each mapping starts on, so errors can point at it."""
+
+
+def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+class CommissionIn(BaseModel):
+    name: str
+    organ_code: str
+
+
+class InstitutionIn(BaseModel):
+    code: str
+    name: str
+    level: str
+    county: str = ""
+
+
+class CenterIn(BaseModel):
+    code: str
+    name: str
+    specialty: str
+    category: str
+    host: str
+    status: str = "active"
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, v: str) -> str:
+        if v not in CATEGORIES:
+            raise ValueError(f"类别应为 {'、'.join(CATEGORIES)} 之一")
+        return v
+
+
+class PersonIn(BaseModel):
+    email: str
+    name: str
+    title: str = ""
+    birth_date: Optional[date] = None
+    institution: Optional[str] = None
+    roles: list[str] = []
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not _EMAIL.match(v.strip()):
+            raise ValueError("不是有效的邮箱地址")
+        return v.strip().lower()
+
+
+@dataclass
+class LoadReport:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.created.values()) or any(self.updated.values())
+
+    def count(self, kind: str, created: bool) -> None:
+        bucket = self.created if created else self.updated
+        bucket[kind] = bucket.get(kind, 0) + 1
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(x) for x in e["loc"]) or "条目"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            msg = "缺少此项"
+        elif e["type"].startswith("date"):
+            msg = "不是有效日期（格式：YYYY-MM-DD）"
+        parts.append(f"{where}：{msg}")
+    return "；".join(parts)
+
+
+def parse(text: str, source: str = "名录文件") -> dict[str, list[Any]]:
+    """Validate a directory file; raise DirectoryError listing every fault."""
+    try:
+        raw = yaml.load(text, Loader=_LineLoader) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"第 {mark.line + 1} 行" if mark else ""
+        raise DirectoryError([f"{source}{line}：YAML 格式错误（{getattr(exc, 'problem', exc)}）"]) from None
+    if not isinstance(raw, dict):
+        raise DirectoryError([f"{source}：顶层应为包含 commission、institutions、centers、people 的映射"])
+    problems: list[str] = []
+    out: dict[str, list[Any]] = {"commission": [], "institutions": [], "centers": [], "people": []}
+    schema = {"institutions": InstitutionIn, "centers": CenterIn, "people": PersonIn}
+    if "commission" in raw:
+        entry = raw["commission"]
+        try:
+            out["commission"].append(CommissionIn(**_strip(entry)))
+        except (ValidationError, TypeError) as err:
+            problems.append(f"第 {_line(entry)} 行 commission：{_err(err)}")
+    for section, model in schema.items():
+        entries = raw.get(section) or []
+        if not isinstance(entries, list):
+            problems.append(f"{section}：应为列表")
+            continue
+        for i, entry in enumerate(entries, 1):
+            try:
+                out[section].append(model(**_strip(entry)))
+            except (ValidationError, TypeError) as err:
+                label = entry.get("email") or entry.get("code") or "" if isinstance(entry, dict) else ""
+                problems.append(f"第 {_line(entry)} 行 {section} 第 {i} 条（{label}）：{_err(err)}")
+    problems += _cross_check(raw, out)
+    if problems:
+        raise DirectoryError(problems)
+    return out
+
+
+def _strip(entry: Any) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise TypeError("条目应为键值映射")
+    return {k: v for k, v in entry.items() if k != "__line__"}
+
+
+def _line(entry: Any) -> str:
+    return str(entry.get("__line__", "?")) if isinstance(entry, dict) else "?"
+
+
+def _err(err: Exception) -> str:
+    return _describe(err) if isinstance(err, ValidationError) else str(err)
+
+
+def _cross_check(raw: dict[str, Any], out: dict[str, list[Any]]) -> list[str]:
+    problems: list[str] = []
+    institutions = {i.code for i in out["institutions"]}
+    centers = {c.code for c in out["centers"]}
+    for section, key in (("institutions", "code"), ("centers", "code"), ("people", "email")):
+        seen: set[str] = set()
+        for entry, item in zip(raw.get(section) or [], out[section]):
+            value = getattr(item, key)
+            if value in seen:
+                problems.append(f"第 {_line(entry)} 行 {section}：{key} “{value}” 重复")
+            seen.add(value)
+    for entry, c in zip(raw.get("centers") or [], out["centers"]):
+        if c.host not in institutions:
+            problems.append(f"第 {_line(entry)} 行 centers（{c.code}）：挂靠单位“{c.host}”不在 institutions 中")
+    for entry, p in zip(raw.get("people") or [], out["people"]):
+        where = f"第 {_line(entry)} 行 people（{p.email}）"
+        if p.institution and p.institution not in institutions:
+            problems.append(f"{where}：所在单位“{p.institution}”不在 institutions 中")
+        for role_spec in p.roles:
+            role, _, center = role_spec.partition("@")
+            if role not in ROLE_LABELS:
+                problems.append(f"{where}：角色“{role}”无效，可用：{'、'.join(ROLE_LABELS)}")
+            elif role in CENTER_ROLES and center not in centers:
+                problems.append(f"{where}：角色“{role}”须写成 {role}@中心代码，且中心须在 centers 中（当前：“{center}”）")
+            elif role not in CENTER_ROLES and center:
+                problems.append(f"{where}：角色“{role}”属于卫健委，不应带中心代码")
+    if not out["commission"] and "commission" not in raw:
+        problems.append("缺少 commission（卫健委名称与发文机关代字）")
+    return problems
+
+
+def _upsert(session: Session, model: type, key: str, value: Any, fields: dict[str, Any],
+            report: LoadReport, kind: str) -> Any:
+    row = session.exec(select(model).where(getattr(model, key) == value)).first()
+    if row is None:
+        row = model(**{key: value, **fields})
+        session.add(row)
+        report.count(kind, created=True)
+    elif any(getattr(row, k) != v for k, v in fields.items()):
+        for k, v in fields.items():
+            setattr(row, k, v)
+        session.add(row)
+        report.count(kind, created=False)
+    session.flush()
+    return row
+
+
+def apply(session: Session, parsed: dict[str, list[Any]]) -> LoadReport:
+    report = LoadReport()
+    for c in parsed["commission"]:
+        existing = session.exec(select(Commission)).first()
+        _upsert(session, Commission, "id", existing.id if existing else None,
+                {"name": c.name, "organ_code": c.organ_code}, report, "commission")
+    inst_ids = {}
+    for i in parsed["institutions"]:
+        row = _upsert(session, Institution, "code", i.code, {"name": i.name, "level": i.level, "county": i.county},
+                      report, "institutions")
+        inst_ids[i.code] = row.id
+    for row in session.exec(select(Institution)).all():
+        inst_ids.setdefault(row.code, row.id)
+    center_ids = {}
+    for c in parsed["centers"]:
+        row = _upsert(session, Center, "code", c.code, {
+            "name": c.name, "specialty": c.specialty, "category": c.category,
+            "host_institution_id": inst_ids[c.host], "status": c.status}, report, "centers")
+        center_ids[c.code] = row.id
+    for p in parsed["people"]:
+        person = _upsert(session, Person, "email", p.email, {
+            "name": p.name, "title": p.title, "birth_date": p.birth_date,
+            "institution_id": inst_ids.get(p.institution) if p.institution else None}, report, "people")
+        wanted = set()
+        for spec in p.roles:
+            role, _, center = spec.partition("@")
+            wanted.add((role, center_ids.get(center) if center else None))
+        current = {(r.role, r.center_id): r for r in
+                   session.exec(select(RoleAssignment).where(RoleAssignment.person_id == person.id))}
+        for key in wanted - set(current):
+            session.add(RoleAssignment(person_id=person.id, role=key[0], center_id=key[1]))
+            report.count("roles", created=True)
+        for key in set(current) - wanted:
+            session.delete(current[key])
+            report.count("roles", created=False)
+    session.flush()
+    return report
+
+
+def load_file(session: Session, path: Path) -> LoadReport:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DirectoryError([f"无法读取名录文件 {path}：{exc.strerror}"]) from None
+    return apply(session, parse(text, source=str(path)))

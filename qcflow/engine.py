@@ -1,0 +1,148 @@
+"""The one place that changes a case.
+
+`fire` runs inside the caller's transaction: it checks the actor and the workflow's rules, moves
+the state, appends the history, assigns numbers, opens and closes deadlines and writes the emails
+to the outbox. If anything fails, the caller's rollback undoes all of it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from models import Case, CaseEvent, Center, Commission, Person, RoleAssignment
+from qcflow import deadlines
+from qcflow.clock import local_date, utcnow
+from qcflow.numbering import take_next_number
+from qcflow.outbox import notify_all
+from states.registry import WORKFLOWS
+from states.rules import SYSTEM, Actor, CaseView, Conflict, PastEvent, Reason, Refused
+from states.workflow import Attempt, Transition, Workflow
+
+
+@dataclass
+class FireResult:
+    case: Case
+    steps: list[tuple[str, str, str]] = field(default_factory=list)  # (trigger, from, to)
+
+
+def workflow_for(kind: str) -> Workflow:
+    try:
+        return WORKFLOWS[kind]
+    except KeyError:
+        known = "、".join(f"{k}（{w.label}）" for k, w in WORKFLOWS.items())
+        raise Refused([Reason("类型", f"没有“{kind}”这类事项；可用：{known}")]) from None
+
+
+def person_by_email(session: Session, email: str) -> Person:
+    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
+    if person is None:
+        raise Refused([Reason("名录", f"人员名录中没有邮箱为 {email} 的人员；请先导入名录（qcflow directory load）")])
+    return person
+
+
+def actor_of(session: Session, person: Person) -> Actor:
+    rows = session.exec(select(RoleAssignment).where(RoleAssignment.person_id == person.id)).all()
+    return Actor(person.id, person.name, frozenset((r.role, r.center_id) for r in rows))
+
+
+def view_of(session: Session, case: Case) -> CaseView:
+    events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    return CaseView(
+        kind=case.kind, state=case.state, center_id=case.center_id, created_by_id=case.created_by_id,
+        data=dict(case.data), history=tuple(PastEvent(e.trigger, e.actor_id, e.to_state) for e in events),
+    )
+
+
+def load_case(session: Session, kind: str, case_id: int, lock: bool = False) -> Case:
+    query = select(Case).where(Case.id == case_id, Case.kind == kind)
+    case = session.exec(query.with_for_update() if lock else query).first()
+    if case is None:
+        raise Refused([Reason("事项", f"没有编号为 {case_id} 的{workflow_for(kind).label}")])
+    return case
+
+
+def create_case(session: Session, kind: str, email: str, data: dict[str, Any],
+                now: Optional[datetime] = None) -> Case:
+    now = now or utcnow()
+    workflow = workflow_for(kind)
+    person = person_by_email(session, email)
+    center_code = str(data.get("center") or "")
+    center = session.exec(select(Center).where(Center.code == center_code)).first()
+    if center is None:
+        raise Refused([Reason("名录", f"没有代码为“{center_code}”的质控中心；请在数据中填写 center（质控中心代码）")])
+    reasons = workflow.check_create(actor_of(session, person), center.id)
+    if reasons:
+        raise Refused(reasons)
+    content = {k: v for k, v in data.items() if k != "center"}
+    case = Case(kind=kind, state=workflow.initial, title=str(content.get("title") or "（无标题）").strip(),
+                center_id=center.id, created_by_id=person.id, data=content, created_at=now, updated_at=now)
+    session.add(case)
+    session.flush()
+    session.add(CaseEvent(case_id=case.id, trigger="create", from_state="", to_state=case.state,
+                          actor_id=person.id, at=now))
+    session.flush()
+    return case
+
+
+def fire(session: Session, kind: str, case_id: int, trigger: str, *, email: Optional[str] = None,
+         person: Optional[Person] = None, comment: str = "", changes: Optional[dict[str, Any]] = None,
+         expected_version: Optional[int] = None, now: Optional[datetime] = None) -> FireResult:
+    """Fire `trigger` on the case as the person (or the system when neither is given)."""
+    now = now or utcnow()
+    workflow = workflow_for(kind)
+    if person is None and email is not None:
+        person = person_by_email(session, email)
+    actor = actor_of(session, person) if person is not None else SYSTEM
+    case = load_case(session, kind, case_id, lock=True)
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict()
+    result = FireResult(case)
+    _step(session, workflow, case, actor, Attempt(trigger, comment.strip(), dict(changes or {})), now, result)
+    return result
+
+
+def _step(session: Session, workflow: Workflow, case: Case, actor: Actor, attempt: Attempt,
+          now: datetime, result: FireResult) -> None:
+    before = case.state
+    after = workflow.next_state(view_of(session, case), actor, attempt)  # raises Refused
+    data = {**case.data, **attempt.changes}
+    title = str(data.get("title") or case.title).strip()
+    moved = session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.version == case.version)
+        .values(state=after, data=data, title=title, version=case.version + 1, updated_at=now)
+    )
+    if moved.rowcount != 1:
+        raise Conflict()
+    session.refresh(case)
+    session.add(CaseEvent(case_id=case.id, trigger=attempt.trigger, from_state=before, to_state=after,
+                          actor_id=actor.person_id, comment=attempt.comment,
+                          details={"changed": sorted(attempt.changes)} if attempt.changes else {}, at=now))
+    session.flush()
+    result.steps.append((attempt.trigger, before, after))
+    if after == before:
+        return
+    deadlines.sync(session, workflow, case, now)
+    effects = workflow.on_enter.get(after)
+    if effects is None:
+        return
+    if effects.assign_number:
+        _assign_number(session, case, now)
+    notify_all(session, workflow, case, effects.notify, now)
+    if effects.auto_trigger:
+        _step(session, workflow, case, SYSTEM, Attempt(effects.auto_trigger), now, result)
+
+
+def _assign_number(session: Session, case: Case, now: datetime) -> None:
+    commission = session.exec(select(Commission)).first()
+    if commission is None:
+        raise Refused([Reason("名录", "名录中没有卫健委的发文机关代字，不能编号；请先导入名录")])
+    take_next_number(session, case.id, commission.organ_code, local_date(now).year)
+
+
+def choices(session: Session, case: Case, person: Person) -> list[Transition]:
+    return workflow_for(case.kind).choices(view_of(session, case), actor_of(session, person))

@@ -1,0 +1,5 @@
+"""Every workflow by case kind."""
+from states.document import WORKFLOW as DOCUMENT
+from states.workflow import Workflow
+
+WORKFLOWS: dict[str, Workflow] = {w.kind: w for w in (DOCUMENT,)}

@@ -1,0 +1,175 @@
+"""A workflow is a table of named transitions, each saying who may fire it and what must hold.
+
+The table is declared once per case kind; a `transitions.Machine` built from it (once, at import)
+moves the state. The checks run before the machine and return every reason that fails, so a page,
+the CLI and an email can all say why.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from transitions import Machine
+
+from states.rules import ROLE_LABELS, Actor, CaseView, Reason, Refused
+
+Guard = Callable[[CaseView, Actor, "Attempt"], Optional[Reason]]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    trigger: str
+    comment: str = ""
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str  # empty: the step changes content but not the state
+    label: str  # the verb people see, e.g. 审核通过
+    who: tuple[str, ...]  # roles allowed; center roles must belong to the case's center
+    rule: str  # the article this step comes from
+    comment_required: str = ""  # non-empty: the refusal text when no comment is given
+    guards: tuple[Guard, ...] = ()
+    takes_changes: bool = False  # the actor may edit the case's content with this step
+    system: bool = False  # fired by the system (scheduled flows, automatic steps)
+
+
+@dataclass(frozen=True)
+class Notify:
+    template: str
+    to: str  # creator | role:<name> | center:<role> | recipients | actor_of:<trigger>
+    purpose: str = "read"  # act: the link lets the person decide; read: only look
+
+
+@dataclass(frozen=True)
+class OnEnter:
+    notify: tuple[Notify, ...] = ()
+    open_deadline: str = ""  # step name whose deadline opens on entering
+    close_deadlines: bool = True  # steps are closed when the case leaves the state that opened them
+    assign_number: bool = False
+    auto_trigger: str = ""  # a system step fired right after entering, in the same transaction
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    """A step with a time limit: open while the case is in one of `states`."""
+
+    step: str
+    label: str
+    states: tuple[str, ...]
+    working_days: int
+    assignee: str  # who is reminded: role:<name> | creator
+    escalate_to: str  # who hears when it is late
+    rule: str
+
+
+class _Token:
+    """The plain object the shared machine moves; SQLModel rows cannot carry triggers."""
+
+    def __init__(self, state: str):
+        self.state = state
+
+
+class Workflow:
+    def __init__(
+        self,
+        kind: str,
+        label: str,
+        states: dict[str, str],
+        initial: str,
+        transitions: list[Transition],
+        on_enter: dict[str, OnEnter],
+        validate: Callable[[dict[str, Any]], list[Reason]],
+        final: tuple[str, ...] = (),
+        final_hint: str = "",
+        deadlines: tuple["DeadlineSpec", ...] = (),
+        creators: tuple[str, ...] = (),
+        creator_rule: str = "",
+    ):
+        self.kind = kind
+        self.label = label
+        self.states = states
+        self.initial = initial
+        self.transitions = {t.trigger: t for t in transitions}
+        self.on_enter = on_enter
+        self.validate = validate
+        self.final = final
+        self.final_hint = final_hint
+        self.deadlines = deadlines
+        self.creators = creators
+        self.creator_rule = creator_rule
+        self._machine = Machine(
+            model=None,
+            states=list(states),
+            initial=initial,
+            transitions=[
+                {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest or None}
+                for t in transitions
+            ],
+            auto_transitions=False,
+            send_event=True,
+            model_attribute="state",
+        )
+
+    def state_label(self, state: str) -> str:
+        return self.states.get(state, state)
+
+    def check_create(self, actor: Actor, center_id: Optional[int]) -> list[Reason]:
+        if any(actor.holds(role, center_id) for role in self.creators):
+            return []
+        who = "或".join(ROLE_LABELS.get(r, r) for r in self.creators)
+        return [Reason(self.creator_rule, f"新建{self.label}须由本中心的{who}进行，{actor.name}没有此权限")]
+
+    def check(self, case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
+        """Every reason this attempt must be refused; empty when it may go ahead."""
+        t = self.transitions.get(attempt.trigger)
+        if t is None:
+            known = "、".join(f"{x.trigger}（{x.label}）" for x in self.transitions.values())
+            return [Reason("操作", f"{self.label}没有名为“{attempt.trigger}”的操作；可用的操作：{known}")]
+        if case.state not in t.sources:
+            return [self._wrong_state(case, t)]
+        reasons: list[Reason] = []
+        if not self._may_fire(case, actor, t):
+            who = "或".join(ROLE_LABELS.get(r, r) for r in t.who) or "系统"
+            reasons.append(Reason(t.rule, f"“{t.label}”只能由{who}进行，{actor.name}没有此权限"))
+        if t.comment_required and not attempt.comment.strip():
+            reasons.append(Reason(t.rule, t.comment_required))
+        if attempt.changes and not t.takes_changes:
+            reasons.append(Reason(t.rule, f"“{t.label}”时不能修改内容"))
+        if attempt.changes and t.takes_changes:
+            reasons.extend(self.validate({**case.data, **attempt.changes}))
+        for guard in t.guards:
+            reason = guard(case, actor, attempt)
+            if reason is not None:
+                reasons.append(reason)
+        return reasons
+
+    def next_state(self, case: CaseView, actor: Actor, attempt: Attempt) -> str:
+        reasons = self.check(case, actor, attempt)
+        if reasons:
+            raise Refused(reasons)
+        token = _Token(case.state)
+        self._machine.events[attempt.trigger].trigger(token)
+        return token.state
+
+    def choices(self, case: CaseView, actor: Actor) -> list[Transition]:
+        """The steps this actor could take now (before comments and content are checked)."""
+        return [
+            t for t in self.transitions.values()
+            if case.state in t.sources and not t.system and self._may_fire(case, actor, t)
+        ]
+
+    def _may_fire(self, case: CaseView, actor: Actor, t: Transition) -> bool:
+        if t.system:
+            return actor.is_system
+        return any(actor.holds(role, case.center_id) for role in t.who)
+
+    def _wrong_state(self, case: CaseView, t: Transition) -> Reason:
+        now = self.state_label(case.state)
+        if case.state in self.final:
+            return Reason(t.rule, f"该{self.label}状态为{now}，不能再“{t.label}”。{self.final_hint}")
+        allowed = "、".join(self.state_label(s) for s in t.sources)
+        return Reason(t.rule, f"“{t.label}”只能在{allowed}状态下进行，当前为{now}")
