@@ -1,0 +1,96 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when QCFLOW_TEST_DATABASE_URL is set),
+settings pointed at a temporary data directory, and the demo directory loaded."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIRECTORY = ROOT / "demo" / "directory.yaml"
+PG_URL = os.environ.get("QCFLOW_TEST_DATABASE_URL", "")
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _reset_caches() -> None:
+    from qcflow.db import engine_for
+    from qcflow.settings import get_settings
+
+    get_settings.cache_clear()
+    engine_for.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    """Migrate once; each test gets a copy of the migrated file."""
+    from qcflow.db import upgrade_schema
+
+    path = tmp_path_factory.mktemp("template") / "qcflow.db"
+    upgrade_schema(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_migrated() -> str:
+    from qcflow.db import make_engine, upgrade_schema
+
+    engine = make_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade_schema(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture
+def db_url(request, tmp_path, monkeypatch) -> str:
+    """A migrated, empty database; settings point at it and at a temporary data directory."""
+    if PG_URL:
+        url = request.getfixturevalue("_pg_migrated")
+        from qcflow.db import make_engine
+
+        engine = make_engine(url)
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+    else:
+        template = request.getfixturevalue("_sqlite_template")
+        target = tmp_path / "data" / "qcflow.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(template, target)
+        url = f"sqlite:///{target}"
+    monkeypatch.setenv("QCFLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("QCFLOW_DATABASE_URL", url)
+    monkeypatch.setenv("QCFLOW_SECRET_KEY", "test-secret")
+    monkeypatch.delenv("QCFLOW_SMTP_HOST", raising=False)
+    _reset_caches()
+    yield url
+    from qcflow.db import engine_for
+
+    engine_for(url).dispose()
+    _reset_caches()
+
+
+@pytest.fixture
+def engine(db_url):
+    from qcflow.db import get_engine
+
+    return get_engine()
+
+
+@pytest.fixture
+def demo(engine):
+    """The fictional demo directory, loaded."""
+    from qcflow import directory
+    from qcflow.db import unit_of_work
+
+    with unit_of_work() as session:
+        directory.load_file(session, DEMO_DIRECTORY)
+    return engine
