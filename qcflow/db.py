@@ -12,10 +12,14 @@ from sqlmodel import Session, create_engine
 import models  # noqa: F401  (registers the tables)
 
 
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _ensure_sqlite_dir(url)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_write_serially(engine)
         return engine
@@ -69,6 +73,7 @@ def upgrade_schema(url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
+    _ensure_sqlite_dir(url)
     here = Path(__file__).resolve().parent.parent / "migrations"
     cfg = Config()
     cfg.set_main_option("script_location", str(here))

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 100
     outbox_max_attempts: int = 5
     outbox_backoff_seconds: int = 60
+    deliver_after_action: bool = True  # send a page action's emails right away; the flow is the safety net
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> "Settings":

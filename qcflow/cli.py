@@ -1,0 +1,294 @@
+"""The `qcflow` command. Messages for people are Chinese; `--json` prints machine-readable output."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import yaml
+
+EXIT_REFUSED = 2
+EXIT_CONFLICT = 3
+EXIT_ERROR = 1
+
+
+class UserError(Exception):
+    """Bad input from the person at the keyboard: say what and how to fix it."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own text is English; keep it, add a hint
+        self.print_usage(sys.stderr)
+        print(f"命令参数有误：{message}\n运行 `{self.prog} --help` 查看用法。", file=sys.stderr)
+        sys.exit(EXIT_REFUSED)
+
+
+def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(text)
+
+
+def _read_data(source: str) -> dict[str, Any]:
+    try:
+        raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"无法读取数据文件 {source}：{exc.strerror}") from None
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise UserError(f"数据文件 {source} 不是有效的 YAML/JSON：{exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"数据文件 {source} 应为键值映射（例如 title: ...）")
+    return data
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from qcflow.db import upgrade_schema
+    from qcflow.settings import get_settings
+
+    url = get_settings().effective_database_url
+    upgrade_schema(url)
+    _emit(args, {"ok": True, "database": _safe_url(url)}, f"数据库已就绪：{_safe_url(url)}")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_directory_load(args: argparse.Namespace) -> int:
+    from qcflow import directory
+    from qcflow.db import unit_of_work
+
+    with unit_of_work() as session:
+        report = directory.load_file(session, Path(args.file))
+    created = "、".join(f"{k} {v}" for k, v in report.created.items()) or "无"
+    updated = "、".join(f"{k} {v}" for k, v in report.updated.items()) or "无"
+    text = f"名录已导入。新增：{created}；更新：{updated}" if report.changed else "名录无变化（与数据库一致）"
+    _emit(args, {"created": report.created, "updated": report.updated, "changed": report.changed}, text)
+    return 0
+
+
+def cmd_case_new(args: argparse.Namespace) -> int:
+    from qcflow import engine
+    from qcflow.db import unit_of_work
+    from qcflow.queries import case_detail
+
+    data = _read_data(args.data)
+    with unit_of_work() as session:
+        case = engine.create_case(session, args.kind, args.actor, data)
+        detail = case_detail(session, case)
+    _emit(args, detail, f"已新建{detail['kind_label']} #{detail['id']}：{detail['title']}（{detail['state_label']}）")
+    return 0
+
+
+def cmd_case_fire(args: argparse.Namespace) -> int:
+    from qcflow import engine
+    from qcflow.db import unit_of_work
+    from qcflow.queries import case_detail
+
+    changes = _read_data(args.data) if args.data else None
+    with unit_of_work() as session:
+        result = engine.fire(session, args.kind, args.id, args.trigger, email=args.actor,
+                             comment=args.comment or "", changes=changes,
+                             expected_version=args.expected_version)
+        detail = case_detail(session, result.case)
+    labels = engine.workflow_for(args.kind).transitions
+    done = "、".join(labels[t].label for t, _, _ in result.steps)
+    extra = f"，文号 {detail['number']}" if detail["number"] else ""
+    _emit(args, {**detail, "steps": result.steps},
+          f"{detail['kind_label']} #{detail['id']}：{done}完成，当前状态：{detail['state_label']}{extra}")
+    return 0
+
+
+def cmd_case_show(args: argparse.Namespace) -> int:
+    from qcflow import engine
+    from qcflow.db import unit_of_work
+    from qcflow.queries import case_detail
+
+    with unit_of_work() as session:
+        detail = case_detail(session, engine.load_case(session, args.kind, args.id))
+    lines = [f"{detail['kind_label']} #{detail['id']}：{detail['title']}",
+             f"状态：{detail['state_label']}（{detail['state']}）  中心：{detail['center']}  拟稿人：{detail['created_by']}"]
+    if detail["number"]:
+        lines.append(f"文号：{detail['number']}")
+    lines.append("办理记录：")
+    for e in detail["history"]:
+        arrow = f"{e['from']} → {e['to']}" if e["from"] else e["to"]
+        comment = f"  意见：{e['comment']}" if e["comment"] else ""
+        lines.append(f"  {e['at']}  {e['actor']}  {e['action']}  {arrow}{comment}")
+    for d in detail["deadlines"]:
+        lines.append(f"期限：{d['step']} 截止 {d['due']}{'（办理中）' if d['open'] else '（已结束）'}")
+    _emit(args, detail, "\n".join(lines))
+    return 0
+
+
+def cmd_case_list(args: argparse.Namespace) -> int:
+    from qcflow import engine
+    from qcflow.db import unit_of_work
+    from qcflow.queries import case_rows
+
+    workflow = engine.workflow_for(args.kind)
+    if args.state and args.state not in workflow.states:
+        raise UserError(f"状态“{args.state}”无效，可用：{'、'.join(f'{k}（{v}）' for k, v in workflow.states.items())}")
+    with unit_of_work() as session:
+        rows = case_rows(session, args.kind, args.state)
+    text = "\n".join(f"#{r['id']:<5} {r['state_label']:<6} {r['number']:<16} {r['title']}" for r in rows)
+    _emit(args, rows, text or "没有符合条件的事项")
+    return 0
+
+
+def cmd_outbox_deliver(args: argparse.Namespace) -> int:
+    from notifications.delivery import deliver
+
+    report = deliver()
+    _emit(args, {"sent": report.sent, "retried": report.retried, "gave_up": report.gave_up,
+                 "errors": report.errors}, report.summary())
+    return 0 if not report.gave_up else EXIT_ERROR
+
+
+def _as_of(value: Optional[str]) -> Optional[datetime]:
+    if not value:
+        return None
+    from qcflow.clock import local_zone
+
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"日期“{value}”无效，格式应为 YYYY-MM-DD") from None
+    return datetime.combine(day, time(9, 0), tzinfo=local_zone())
+
+
+def cmd_deadlines_sweep(args: argparse.Namespace) -> int:
+    from qcflow import deadlines
+    from qcflow.db import unit_of_work
+
+    with unit_of_work() as session:
+        report = deadlines.sweep(session, now=_as_of(args.as_of))
+    _emit(args, {"reminded": report.reminded, "escalated": report.escalated},
+          f"期限检查完成：提醒 {len(report.reminded)} 项，督办 {len(report.escalated)} 项")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from qcflow.serve import serve
+
+    return serve(demo=args.demo, with_prefect=not args.no_prefect)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from qcflow.demo import walk_story
+
+    return walk_story(print_json=args.json)
+
+
+def cmd_flows_run(args: argparse.Namespace) -> int:
+    from qcflow.flow_runner import run_flow
+
+    params: dict[str, str] = {}
+    for item in args.param or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"参数“{item}”格式应为 名称=值")
+        params[key] = value
+    result = run_flow(args.name, params)
+    _emit(args, result, f"流程 {args.name} 已运行：{result.get('summary', result)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="qcflow", description="医疗质控中心管理平台")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出（供脚本使用）")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add(parent, name: str, fn: Callable[[argparse.Namespace], int], help_: str):
+        sp = parent.add_parser(name, help=help_, description=help_)
+        sp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="以 JSON 输出")
+        sp.set_defaults(fn=fn)
+        return sp
+
+    add(sub, "init", cmd_init, "创建或升级数据库结构")
+    d = sub.add_parser("directory", help="名录").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    add(d, "load", cmd_directory_load, "从 YAML 文件导入或更新名录").add_argument("file")
+
+    c = sub.add_parser("case", help="事项").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    sp = add(c, "new", cmd_case_new, "新建事项")
+    sp.add_argument("kind")
+    sp.add_argument("--as", dest="actor", required=True, help="操作人邮箱")
+    sp.add_argument("--data", required=True, help="YAML/JSON 数据文件，- 表示标准输入")
+    sp = add(c, "fire", cmd_case_fire, "对事项执行一个操作")
+    sp.add_argument("kind")
+    sp.add_argument("id", type=int)
+    sp.add_argument("trigger")
+    sp.add_argument("--as", dest="actor", required=True, help="操作人邮箱")
+    sp.add_argument("--comment", help="意见")
+    sp.add_argument("--data", help="修改内容（YAML/JSON 文件，- 表示标准输入）")
+    sp.add_argument("--expected-version", type=int, help="仅当事项仍为此版本时执行")
+    sp = add(c, "show", cmd_case_show, "查看事项及办理记录")
+    sp.add_argument("kind")
+    sp.add_argument("id", type=int)
+    sp = add(c, "list", cmd_case_list, "列出事项")
+    sp.add_argument("kind")
+    sp.add_argument("--state")
+
+    o = sub.add_parser("outbox", help="发件箱").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    add(o, "deliver", cmd_outbox_deliver, "发送待发邮件")
+    dl = sub.add_parser("deadlines", help="期限").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    add(dl, "sweep", cmd_deadlines_sweep, "检查到期事项，发送提醒和督办").add_argument(
+        "--as-of", help="按指定日期检查（YYYY-MM-DD，默认今天）")
+    f = sub.add_parser("flows", help="Prefect 流程").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    sp = add(f, "run", cmd_flows_run, "手动运行一个流程")
+    sp.add_argument("name")
+    sp.add_argument("--param", action="append", help="名称=值，可重复")
+    sp = add(sub, "serve", cmd_serve, "启动网页、本地邮箱、Prefect 服务和定时流程")
+    sp.add_argument("--demo", action="store_true", help="导入演示名录并准备一份待审核公文")
+    sp.add_argument("--no-prefect", action="store_true", help="不启动 Prefect（仅网页和邮箱）")
+    add(sub, "demo", cmd_demo, "导入演示名录并走完一份公文的全部流程")
+    return p
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from qcflow.directory import DirectoryError
+    from states.rules import Conflict, Refused
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except Refused as refused:
+        _fail(args, "refused", [str(r) for r in refused.reasons], "操作被拒绝：")
+        return EXIT_REFUSED
+    except Conflict as conflict:
+        _fail(args, "conflict", [str(conflict)], "操作未执行：")
+        return EXIT_CONFLICT
+    except DirectoryError as err:
+        _fail(args, "invalid_directory", err.problems, "名录文件有误，未导入任何内容：")
+        return EXIT_REFUSED
+    except UserError as err:
+        _fail(args, "bad_input", [str(err)], "")
+        return EXIT_REFUSED
+    except (OperationalError, ProgrammingError) as err:
+        hint = "数据库尚未初始化或无法连接，请先运行 `qcflow init` 并检查 QCFLOW_DATABASE_URL"
+        _fail(args, "database", [hint, str(err.orig).splitlines()[0] if err.orig else str(err)], "")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(args: argparse.Namespace, code: str, messages: list[str], lead: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps({"error": code, "messages": messages}, ensure_ascii=False, indent=2))
+    else:
+        print(lead + ("\n  " if lead else "") + "\n  ".join(messages), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

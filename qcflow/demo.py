@@ -1,0 +1,104 @@
+"""Demo data and the demo story: a meeting notice from draft to issued, printed step by step."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import yaml
+from sqlmodel import select
+
+DEMO = Path(__file__).resolve().parent.parent / "demo"
+SECRETARY = "secretary@card.qingchuan.example"
+REVIEWER = "reviewer@wjw.qingchuan.example"
+LEADER = "leader@wjw.qingchuan.example"
+
+
+def prepare() -> None:
+    """Schema, demo directory. Safe to run again."""
+    from qcflow import directory
+    from qcflow.db import unit_of_work, upgrade_schema
+    from qcflow.settings import get_settings
+
+    upgrade_schema(get_settings().effective_database_url)
+    with unit_of_work() as session:
+        directory.load_file(session, DEMO / "directory.yaml")
+
+
+def notice() -> dict:
+    return yaml.safe_load((DEMO / "meeting_notice.yaml").read_text(encoding="utf-8"))
+
+
+def seed_waiting_document() -> Optional[int]:
+    """A submitted notice waiting for the reviewer, unless one already waits."""
+    from models import Case
+    from qcflow import engine
+    from qcflow.db import unit_of_work
+
+    with unit_of_work() as session:
+        waiting = session.exec(select(Case).where(Case.kind == "document",
+                                                  Case.state.in_(["submitted", "in_review"]))).first()
+        if waiting is not None:
+            return None
+        case = engine.create_case(session, "document", SECRETARY, notice())
+        engine.fire(session, "document", case.id, "submit", email=SECRETARY)
+        return case.id
+
+
+def walk_story(print_json: bool = False) -> int:
+    from models import OutboxMessage
+    from notifications.delivery import deliver
+    from notifications.sink import MaildirSink
+    from qcflow import engine
+    from qcflow.db import unit_of_work
+    from qcflow.queries import case_detail
+    from qcflow.settings import get_settings
+
+    prepare()
+    log: list[dict] = []
+
+    def step(title: str, trigger: Optional[str], email: str, case_id: Optional[int] = None, **kw) -> int:
+        with unit_of_work() as session:
+            before = len(session.exec(select(OutboxMessage)).all())
+            if trigger is None:
+                case = engine.create_case(session, "document", email, notice())
+            else:
+                case = engine.fire(session, "document", case_id, trigger, email=email, **kw).case
+            mails = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()[before:]
+            detail = case_detail(session, case)
+        entry = {"step": title, "state": detail["state_label"], "number": detail["number"],
+                 "emails": [f"{m.to_addr}：{m.subject}" for m in mails]}
+        log.append(entry)
+        if not print_json:
+            print(f"▶ {title} → 状态：{detail['state_label']}{'，文号 ' + detail['number'] if detail['number'] else ''}")
+            for line in entry["emails"]:
+                print(f"    ✉ {line}")
+        return case.id
+
+    case_id = step("秘书林小禾拟写会议通知", None, SECRETARY)
+    step("秘书提交审核", "submit", SECRETARY, case_id)
+    step("审核人周文清退回修改（意见：请补充会议议程）", "request_changes", REVIEWER, case_id,
+         comment="请在正文中补充会议议程")
+    step("秘书修改正文后重新提交", "submit", SECRETARY, case_id,
+         changes={"body": notice()["body"] + "会议议程：一、年度质控工作总结；二、2027年工作计划。\n"})
+    step("审核人审核通过", "approve", REVIEWER, case_id)
+    step("签发领导孙正和签发（系统随即编号印发）", "sign", LEADER, case_id)
+
+    settings = get_settings()
+    if settings.smtp_host:
+        report = deliver()
+    else:
+        with MaildirSink(settings.maildir, port=settings.sink_port) as sink:
+            report = deliver(settings=settings.model_copy(update={"smtp_host": "127.0.0.1",
+                                                                  "smtp_port": sink.port}))
+    with unit_of_work() as session:
+        detail = case_detail(session, engine.load_case(session, "document", case_id))
+    if print_json:
+        print(json.dumps({"case": detail, "steps": log, "delivery": report.summary()}, ensure_ascii=False, indent=2))
+        return 0
+    print(f"\n邮件投递：{report.summary()}" + ("" if settings.smtp_host else f"（本地邮箱：{settings.maildir}）"))
+    print(f"\n公文 #{case_id} 办理记录：")
+    for e in detail["history"]:
+        arrow = f"{e['from']} → {e['to']}" if e["from"] else e["to"]
+        print(f"  {e['at']}  {e['actor']:<4} {e['action']:<6} {arrow}  {e['comment']}")
+    return 0

@@ -1,0 +1,67 @@
+"""Read models: what a page or the CLI shows about cases. Reads only."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from sqlmodel import Session, select
+
+from models import Case, CaseEvent, Center, Deadline, Person
+from qcflow.clock import fmt_local
+from qcflow.outbox import document_number
+from states.registry import WORKFLOWS
+
+
+def _names(session: Session, ids: set[Optional[int]]) -> dict[Optional[int], str]:
+    ids = {i for i in ids if i is not None}
+    rows = session.exec(select(Person).where(Person.id.in_(ids))).all() if ids else []
+    return {None: "系统", **{p.id: p.name for p in rows}}
+
+
+def case_detail(session: Session, case: Case) -> dict[str, Any]:
+    workflow = WORKFLOWS[case.kind]
+    events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    names = _names(session, {e.actor_id for e in events} | {case.created_by_id})
+    center = session.get(Center, case.center_id) if case.center_id else None
+    deadlines = session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)).all()
+    labels = {t.trigger: t.label for t in workflow.transitions.values()}
+    labels.update({"create": "新建", "escalate": "逾期督办"})
+    return {
+        "id": case.id,
+        "kind": case.kind,
+        "kind_label": workflow.label,
+        "title": case.title,
+        "state": case.state,
+        "state_label": workflow.state_label(case.state),
+        "version": case.version,
+        "center": center.name if center else "",
+        "created_by": names.get(case.created_by_id, ""),
+        "created_at": fmt_local(case.created_at),
+        "number": document_number(session, case),
+        "data": case.data,
+        "history": [
+            {
+                "at": fmt_local(e.at), "actor": names.get(e.actor_id, ""), "trigger": e.trigger,
+                "action": labels.get(e.trigger, e.trigger),
+                "from": workflow.state_label(e.from_state) if e.from_state else "",
+                "to": workflow.state_label(e.to_state), "comment": e.comment,
+            }
+            for e in events
+        ],
+        "deadlines": [
+            {"step": d.step, "due": fmt_local(d.due_at), "open": d.closed_at is None,
+             "reminded": d.reminded_at is not None, "escalated": d.escalated_at is not None}
+            for d in deadlines
+        ],
+    }
+
+
+def case_rows(session: Session, kind: str, state: Optional[str] = None) -> list[dict[str, Any]]:
+    workflow = WORKFLOWS[kind]
+    query = select(Case).where(Case.kind == kind)
+    if state:
+        query = query.where(Case.state == state)
+    return [
+        {"id": c.id, "title": c.title, "state": c.state, "state_label": workflow.state_label(c.state),
+         "number": document_number(session, c), "updated_at": fmt_local(c.updated_at)}
+        for c in session.exec(query.order_by(Case.id)).all()
+    ]

@@ -1,0 +1,139 @@
+"""The foundation story over real HTTP, with emails received by a real SMTP server on 127.0.0.1."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+import uvicorn
+from sqlmodel import select
+
+from models import Case, TaskLink
+from notifications.delivery import deliver
+from qcflow.clock import local_date, utcnow
+from qcflow.db import unit_of_work
+from qcflow.settings import get_settings
+from tests.helpers import LEADER, REVIEWER, REVIEWER2, SECRETARY, fire, new_document
+from tests.smtp import SmtpServer, free_port, link_in, parts
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def site(demo, monkeypatch):
+    """The web app on a real port, mailing to a real SMTP server; yields (base_url, mailbox)."""
+    port = free_port()
+    with SmtpServer() as mailbox:
+        monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("QCFLOW_SMTP_PORT", str(mailbox.port))
+        monkeypatch.setenv("QCFLOW_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+        get_settings.cache_clear()
+        from web.app import app
+
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}", mailbox
+        server.should_exit = True
+        thread.join(5)
+
+
+def _state(case_id: int) -> tuple[str, int]:
+    with unit_of_work() as s:
+        case = s.get(Case, case_id)
+        return case.state, case.version
+
+
+def _submitted_document() -> int:
+    with unit_of_work() as s:
+        case_id = new_document(s)
+    fire(case_id, "submit", SECRETARY)
+    deliver()
+    return case_id
+
+
+def test_the_whole_story_from_the_emailed_links(site):
+    base, mailbox = site
+    case_id = _submitted_document()
+
+    review_mail = mailbox.to(REVIEWER, "【待审核】")[0]
+    text, html = parts(review_mail)
+    link = link_in(review_mail)
+    assert link.startswith(base) and link in html
+    assert review_mail["Message-ID"]
+
+    # Opening the link (as a mail scanner would) changes nothing.
+    before = _state(case_id)
+    page = httpx.get(link)
+    assert page.status_code == 200 and "关于召开2026年下半年" in page.text and "退回修改" in page.text
+    assert _state(case_id) == before
+
+    # A refused decision says why and stores nothing; the link stays usable.
+    refused = httpx.post(link, data={"decision": "request_changes", "comment": ""})
+    assert refused.status_code == 422 and "修改意见" in refused.text and "Y§18" in refused.text
+    assert _state(case_id) == before
+
+    done = httpx.post(link, data={"decision": "request_changes", "comment": "请补充会议议程"})
+    assert done.status_code == 200 and _state(case_id)[0] == "changes_requested"
+    again = httpx.post(link, data={"decision": "approve"})
+    assert again.status_code == 409 and "链接已使用" in again.text
+    assert _state(case_id)[0] == "changes_requested"
+
+    # The other reviewer's link from the first round is now superseded.
+    stale = link_in(mailbox.to(REVIEWER2, "【待审核】")[0])
+    assert httpx.get(stale).status_code == 409
+
+    revise_link = link_in(mailbox.to(SECRETARY, "【退回修改】")[0])
+    edit_page = httpx.get(revise_link)
+    assert "请补充会议议程" in edit_page.text and 'name="body"' in edit_page.text
+    resubmitted = httpx.post(revise_link, data={"decision": "submit", "comment": "已补充议程",
+                                                "title": "关于召开2026年下半年心血管病质控工作会议的通知",
+                                                "body": "会议议程：一、工作总结；二、工作计划。"})
+    assert resubmitted.status_code == 200 and _state(case_id)[0] == "submitted"
+
+    deadline = time.monotonic() + 10
+    while len(mailbox.to(REVIEWER, "【待审核】")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second_round = mailbox.to(REVIEWER, "【待审核】")[1]
+    approved = httpx.post(link_in(second_round), data={"decision": "approve"})
+    assert approved.status_code == 200 and _state(case_id)[0] == "awaiting_signoff"
+
+    sign_link = link_in(mailbox.to(LEADER, "【待签发】")[0])
+    signed = httpx.post(sign_link, data={"decision": "sign"})
+    year = local_date(utcnow()).year
+    number = f"青卫质控〔{year}〕1号"
+    assert signed.status_code == 200 and number in signed.text
+    assert _state(case_id)[0] == "issued"
+
+    issued = mailbox.to("yiwu@qch2.qingchuan.example", number)
+    assert len(issued) == 1
+    read_link = link_in(issued[0])
+    reading = httpx.get(read_link)
+    assert reading.status_code == 200 and "会议议程：一、工作总结" in reading.text and "您的决定" not in reading.text
+    assert httpx.post(read_link, data={"decision": "approve"}).status_code == 403
+    text, _ = parts(issued[0])
+    assert "会议议程" not in text  # the email carries title, number and link only
+
+
+def test_forged_unknown_and_expired_links_get_a_clear_page(site):
+    base, mailbox = site
+    _submitted_document()
+    link = link_in(mailbox.to(REVIEWER, "【待审核】")[0])
+
+    tampered = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
+    forged = httpx.get(tampered)
+    assert forged.status_code == 400 and "链接无效" in forged.text and "Traceback" not in forged.text
+    assert httpx.get(f"{base}/t/not-a-token").status_code == 400
+    assert httpx.post(f"{base}/t/1.abc.def", data={"decision": "approve"}).status_code == 400
+
+    with unit_of_work() as s:
+        for row in s.exec(select(TaskLink)).all():
+            row.expires_at = utcnow() - timedelta(minutes=1)
+            s.add(row)
+    expired = httpx.post(link, data={"decision": "approve"})
+    assert expired.status_code == 410 and "链接已过期" in expired.text

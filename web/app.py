@@ -1,0 +1,166 @@
+"""The pages people reach from their emails, and the local mailbox.
+
+GET never changes anything: mail scanners open every link in a message, so only the POST from
+the task page acts, once.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Optional
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+from sqlmodel import Session
+from starlette.background import BackgroundTask
+
+from models import Person
+from qcflow import engine as case_engine
+from qcflow.clock import utcnow
+from qcflow.db import unit_of_work
+from qcflow.links import LINK_PROBLEMS, LinkCheck, check_link
+from qcflow.queries import case_detail, case_rows
+from qcflow.settings import get_settings
+from states.document import DOC_KINDS
+from states.registry import WORKFLOWS
+from states.rules import Conflict, Refused
+
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+_URL = re.compile(r"(https?://[^\s<>\"']+)")
+PROBLEM_STATUS = {"forged": 400, "unknown": 404, "expired": 410, "used": 409, "superseded": 409}
+
+
+def linkify(text: str) -> Markup:
+    escaped = str(escape(text))
+    return Markup(_URL.sub(r'<a href="\1">\1</a>', escaped))
+
+
+templates.env.filters["linkify"] = linkify
+templates.env.globals["doc_kinds"] = DOC_KINDS
+
+app = FastAPI(title="qcflow", docs_url=None, redoc_url=None, openapi_url=None)
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _problem(request: Request, check: LinkCheck, session: Session) -> HTMLResponse:
+    title, explanation = LINK_PROBLEMS[check.status]
+    detail = case_detail(session, check.case) if check.case is not None and check.status in ("used", "superseded") else None
+    return _page(request, "problem.html", PROBLEM_STATUS[check.status], title=title, explanation=explanation, case=detail)
+
+
+def _task_context(session: Session, check: LinkCheck) -> dict[str, Any]:
+    link, case = check.link, check.case
+    person = session.get(Person, link.person_id) if link.person_id else None
+    choices = case_engine.choices(session, case, person) if (person and link.purpose == "act") else []
+    return {"case": case_detail(session, case), "choices": choices, "person": person,
+            "recipient": person.name if person else link.email, "edits": any(c.takes_changes for c in choices)}
+
+
+@app.get("/health")
+def health() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@app.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    with unit_of_work() as session:
+        rows = {kind: case_rows(session, kind) for kind in WORKFLOWS}
+    return _page(request, "home.html", rows=rows, workflows=WORKFLOWS,
+                 sink=not get_settings().smtp_host)
+
+
+@app.get("/t/{token}", response_class=HTMLResponse)
+def show_task(request: Request, token: str) -> HTMLResponse:
+    """Show the case and the decisions open to this person. Changes nothing."""
+    with unit_of_work() as session:
+        check = check_link(session, token)
+        if not check.ok:
+            return _problem(request, check, session)
+        return _page(request, "task.html", **_task_context(session, check), token=token, reasons=[], form={})
+
+
+@app.post("/t/{token}", response_class=HTMLResponse)
+def act_on_task(request: Request, token: str, decision: str = Form(""), comment: str = Form(""),
+                title: Optional[str] = Form(None), body: Optional[str] = Form(None)) -> HTMLResponse:
+    """Act once on the decision the person chose on the task page."""
+    form = {k: v for k, v in {"decision": decision, "comment": comment, "title": title, "body": body}.items()
+            if v is not None}
+    try:
+        with unit_of_work() as session:
+            check = check_link(session, token, lock=True)
+            if not check.ok:
+                return _problem(request, check, session)
+            if check.link.purpose != "act" or check.link.person_id is None:
+                return _page(request, "problem.html", 403, title="此链接只能查看",
+                             explanation="这个链接用于阅读，不能提交决定。", case=case_detail(session, check.case))
+            person = session.get(Person, check.link.person_id)
+            result = case_engine.fire(
+                session, check.case.kind, check.case.id, decision, person=person,
+                comment=form.get("comment", ""), changes=_changes(check, decision, form),
+                expected_version=check.link.case_version,
+            )
+            check.link.used_at = utcnow()
+            session.add(check.link)
+            session.flush()
+            labels = WORKFLOWS[result.case.kind].transitions
+            page = _page(request, "done.html", case=case_detail(session, result.case),
+                         steps=[labels[trigger].label for trigger, _, _ in result.steps])
+        if get_settings().deliver_after_action:
+            page.background = BackgroundTask(_deliver_quietly)
+        return page
+    except Refused as refused:
+        with unit_of_work() as session:
+            check = check_link(session, token)
+            return _page(request, "task.html", 422, **_task_context(session, check), token=token,
+                         reasons=refused.reasons, form=form)
+    except Conflict as conflict:
+        with unit_of_work() as session:
+            check = check_link(session, token)
+            return _page(request, "problem.html", 409, title="事项已被他人处理", explanation=str(conflict),
+                         case=case_detail(session, check.case) if check.case else None)
+
+
+def _deliver_quietly() -> None:
+    """Send the emails this action queued; failures stay in the outbox for the flow to retry."""
+    from notifications.delivery import deliver
+
+    deliver()
+
+
+def _changes(check: LinkCheck, decision: str, form: dict[str, str]) -> dict[str, Any]:
+    transition = WORKFLOWS[check.case.kind].transitions.get(decision)
+    if transition is None or not transition.takes_changes:
+        return {}
+    return {k: form[k] for k in ("title", "body") if k in form and form[k] != check.case.data.get(k)}
+
+
+@app.get("/mailbox", response_class=HTMLResponse)
+def mailbox(request: Request) -> HTMLResponse:
+    from notifications.sink import list_messages
+
+    return _page(request, "mailbox.html", messages=list_messages(get_settings().maildir))
+
+
+@app.get("/mailbox/{key}", response_class=HTMLResponse)
+def mailbox_message(request: Request, key: str) -> HTMLResponse:
+    from notifications.sink import read_message
+
+    message = read_message(get_settings().maildir, key)
+    if message is None:
+        return _page(request, "problem.html", 404, title="没有这封邮件", explanation="邮件可能已被删除。", case=None)
+    return _page(request, "message.html", message=message, key=key)
+
+
+@app.get("/mailbox/{key}/html")
+def mailbox_message_html(key: str) -> Response:
+    from notifications.sink import read_message
+
+    message = read_message(get_settings().maildir, key)
+    if message is None or not message.get("html"):
+        return JSONResponse({"error": "没有这封邮件的 HTML 版本"}, status_code=404)
+    return HTMLResponse(message["html"])
