@@ -64,11 +64,11 @@ def sweep(session: Session, now: Optional[datetime] = None, calendar: WorkCalend
         remind_from = calendar.add_working_days(due_day, -REMIND_WORKING_DAYS_BEFORE.value)
         escalate_from = calendar.add_working_days(due_day, ESCALATE_WORKING_DAYS_AFTER.value)
         if deadline.reminded_at is None and today >= remind_from:
-            notify_all(session, workflow, case, [Notify("deadline_reminder", spec.assignee, "act")], now, extra)
+            notify_all(session, workflow, case, [Notify("deadline_reminder", spec.assignee, "act")], extra)
             deadline.reminded_at = now
             report.reminded.append(deadline.id)
         if deadline.escalated_at is None and today >= escalate_from:
-            notify_all(session, workflow, case, [Notify("deadline_escalation", spec.escalate_to, "read")], now, extra)
+            notify_all(session, workflow, case, [Notify("deadline_escalation", spec.escalate_to, "read")], extra)
             deadline.escalated_at = now
             session.add(CaseEvent(case_id=case.id, trigger="escalate", from_state=case.state,
                                   to_state=case.state, comment=f"{spec.label}逾期，已提请督办（{spec.rule}）",

@@ -132,7 +132,7 @@ def _step(session: Session, workflow: Workflow, case: Case, actor: Actor, attemp
         return
     if effects.assign_number:
         _assign_number(session, case, now)
-    notify_all(session, workflow, case, effects.notify, now)
+    notify_all(session, workflow, case, effects.notify)
     if effects.auto_trigger:
         _step(session, workflow, case, SYSTEM, Attempt(effects.auto_trigger), now, result)
 

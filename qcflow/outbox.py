@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Iterable, Optional
 
 from sqlmodel import Session, select
 
 from models import Case, CaseEvent, Center, Commission, DocumentNumber, OutboxMessage, Person, RoleAssignment
 from notifications.compose import compose
+from qcflow.clock import utcnow
 from qcflow.links import make_link
 from qcflow.settings import get_settings
 from states.docnumber import render_document_number
@@ -68,7 +68,9 @@ def base_context(session: Session, workflow: Workflow, case: Case) -> dict[str, 
 
 
 def enqueue(session: Session, to: Recipient, template: str, context: dict[str, Any],
-            case_id: Optional[int], now: datetime) -> OutboxMessage:
+            case_id: Optional[int]) -> OutboxMessage:
+    # Mail goes out in real time even when a sweep runs "as of" another day.
+    now = utcnow()
     email = compose(template, recipient_name=to.name, **context)
     domain = get_settings().mail_from.partition("@")[2] or "qcflow.local"
     row = OutboxMessage(
@@ -79,7 +81,7 @@ def enqueue(session: Session, to: Recipient, template: str, context: dict[str, A
     return row
 
 
-def notify_all(session: Session, workflow: Workflow, case: Case, notices: Iterable[Notify], now: datetime,
+def notify_all(session: Session, workflow: Workflow, case: Case, notices: Iterable[Notify],
                extra: Optional[dict[str, Any]] = None) -> int:
     notices = list(notices)
     if not notices:
@@ -91,8 +93,8 @@ def notify_all(session: Session, workflow: Workflow, case: Case, notices: Iterab
     count = 0
     for notice in notices:
         for person in resolve(session, case, notice.to):
-            link = make_link(session, case, person.email, person.person_id, notice.purpose, now)
-            enqueue(session, person, notice.template, {**context, "link": link}, case.id, now)
+            link = make_link(session, case, person.email, person.person_id, notice.purpose)
+            enqueue(session, person, notice.template, {**context, "link": link}, case.id)
             count += 1
     session.flush()
     return count
