@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlmodel import Session, select
 
 from models import Center, Commission, Institution, Person, RoleAssignment
@@ -38,15 +38,23 @@ def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
     return mapping
 
 
+def _date_as_text(loader: _LineLoader, node: yaml.ScalarNode) -> str:
+    # Leave dates to pydantic: YAML's own parser raises a bare ValueError on 1972-02-30.
+    return loader.construct_scalar(node)
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _date_as_text)
 
 
 class CommissionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     name: str
     organ_code: str
 
 
 class InstitutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     code: str
     name: str
     level: str
@@ -54,6 +62,7 @@ class InstitutionIn(BaseModel):
 
 
 class CenterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     code: str
     name: str
     specialty: str
@@ -70,6 +79,7 @@ class CenterIn(BaseModel):
 
 
 class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     email: str
     name: str
     title: str = ""
@@ -106,6 +116,8 @@ def _describe(err: ValidationError) -> str:
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
             msg = "缺少此项"
+        elif e["type"] == "extra_forbidden":
+            msg = "未知字段（是否拼写有误？）"
         elif e["type"].startswith("date"):
             msg = "不是有效日期（格式：YYYY-MM-DD）"
         parts.append(f"{where}：{msg}")
@@ -124,6 +136,7 @@ def parse(text: str, source: str = "名录文件") -> dict[str, list[Any]]:
         raise DirectoryError([f"{source}：顶层应为包含 commission、institutions、centers、people 的映射"])
     problems: list[str] = []
     out: dict[str, list[Any]] = {"commission": [], "institutions": [], "centers": [], "people": []}
+    lines: dict[str, list[str]] = {"institutions": [], "centers": [], "people": []}
     schema = {"institutions": InstitutionIn, "centers": CenterIn, "people": PersonIn}
     if "commission" in raw:
         entry = raw["commission"]
@@ -139,10 +152,11 @@ def parse(text: str, source: str = "名录文件") -> dict[str, list[Any]]:
         for i, entry in enumerate(entries, 1):
             try:
                 out[section].append(model(**_strip(entry)))
+                lines[section].append(_line(entry))
             except (ValidationError, TypeError) as err:
                 label = entry.get("email") or entry.get("code") or "" if isinstance(entry, dict) else ""
                 problems.append(f"第 {_line(entry)} 行 {section} 第 {i} 条（{label}）：{_err(err)}")
-    problems += _cross_check(raw, out)
+    problems += _cross_check(raw, out, lines)
     if problems:
         raise DirectoryError(problems)
     return out
@@ -162,22 +176,27 @@ def _err(err: Exception) -> str:
     return _describe(err) if isinstance(err, ValidationError) else str(err)
 
 
-def _cross_check(raw: dict[str, Any], out: dict[str, list[Any]]) -> list[str]:
+def _cross_check(raw: dict[str, Any], out: dict[str, list[Any]], lines: dict[str, list[str]]) -> list[str]:
+    """Faults between entries; `lines[section][i]` is the line of `out[section][i]`."""
     problems: list[str] = []
-    institutions = {i.code for i in out["institutions"]}
-    centers = {c.code for c in out["centers"]}
+    # References count entries that exist in the file even if they have faults of their own,
+    # so one bad center does not also flag every person in it.
+    def codes(section: str) -> set[str]:
+        return {str(e.get("code")) for e in raw.get(section) or [] if isinstance(e, dict)}
+
+    institutions, centers = codes("institutions"), codes("centers")
     for section, key in (("institutions", "code"), ("centers", "code"), ("people", "email")):
         seen: set[str] = set()
-        for entry, item in zip(raw.get(section) or [], out[section]):
+        for line, item in zip(lines[section], out[section]):
             value = getattr(item, key)
             if value in seen:
-                problems.append(f"第 {_line(entry)} 行 {section}：{key} “{value}” 重复")
+                problems.append(f"第 {line} 行 {section}：{key} “{value}” 重复")
             seen.add(value)
-    for entry, c in zip(raw.get("centers") or [], out["centers"]):
+    for line, c in zip(lines["centers"], out["centers"]):
         if c.host not in institutions:
-            problems.append(f"第 {_line(entry)} 行 centers（{c.code}）：挂靠单位“{c.host}”不在 institutions 中")
-    for entry, p in zip(raw.get("people") or [], out["people"]):
-        where = f"第 {_line(entry)} 行 people（{p.email}）"
+            problems.append(f"第 {line} 行 centers（{c.code}）：挂靠单位“{c.host}”不在 institutions 中")
+    for line, p in zip(lines["people"], out["people"]):
+        where = f"第 {line} 行 people（{p.email}）"
         if p.institution and p.institution not in institutions:
             problems.append(f"{where}：所在单位“{p.institution}”不在 institutions 中")
         for role_spec in p.roles:

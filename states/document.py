@@ -80,7 +80,8 @@ def _only_the_drafter(case: CaseView, actor: Actor, attempt: Attempt) -> Optiona
 
 
 def _four_eyes(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
-    if actor.person_id is not None and actor.person_id == case.last_actor_of("approve"):
+    # Any approval of this version of the text counts, not just the latest one.
+    if actor.person_id is not None and actor.person_id in case.actors_since("approve", since="submit"):
         return Reason(RULE, "审核通过与签发须由两个不同的人进行（四眼原则）；请由另一位签发领导签发")
     return None
 

@@ -84,3 +84,13 @@ class CaseView:
             if event.trigger == trigger:
                 return event.actor_id
         return None
+
+    def actors_since(self, trigger: str, since: str) -> set[Optional[int]]:
+        """Everyone who fired `trigger` after the latest `since` event (the whole history if none)."""
+        found: set[Optional[int]] = set()
+        for event in reversed(self.history):
+            if event.trigger == since:
+                break
+            if event.trigger == trigger:
+                found.add(event.actor_id)
+        return found

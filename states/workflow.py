@@ -156,10 +156,11 @@ class Workflow:
         return token.state
 
     def choices(self, case: CaseView, actor: Actor) -> list[Transition]:
-        """The steps this actor could take now (before comments and content are checked)."""
+        """The steps this actor could take now: role and guards hold (comments and edits come later)."""
         return [
             t for t in self.transitions.values()
             if case.state in t.sources and not t.system and self._may_fire(case, actor, t)
+            and not any(guard(case, actor, Attempt(t.trigger)) for guard in t.guards)
         ]
 
     def _may_fire(self, case: CaseView, actor: Actor, t: Transition) -> bool:

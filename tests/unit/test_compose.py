@@ -1,0 +1,113 @@
+"""Emails rendered from templates: every template, strict variables, HTML escaping only in the HTML part."""
+from __future__ import annotations
+
+import jinja2
+import pytest
+
+from notifications.compose import compose, template_names
+
+LINK = "https://qc.qingchuan.example/t/Zm9vYmFyLXRva2VuLTEyMw"
+
+
+def full_context(**overrides) -> dict:
+    context = {
+        "recipient_name": "周文清",
+        "commission_name": "青川市卫生健康委员会",
+        "case_title": "关于召开2026年下半年心血管病质控工作会议的通知",
+        "center_name": "青川市心血管病医疗质量控制中心",
+        "state_label": "审核中",
+        "doc_number": "青卫质控〔2026〕7号",
+        "due_date": "2026-10-12",
+        "step_label": "审核",
+        "link": LINK,
+    }
+    context.update(overrides)
+    return context
+
+
+EXPECTED_TEMPLATES = [
+    "deadline_escalation", "deadline_reminder", "document_issued", "notice_issued",
+    "notice_rejected", "task_review", "task_revise", "task_signoff",
+]
+
+
+def test_the_templates_the_workflows_use_are_all_there():
+    assert template_names() == EXPECTED_TEMPLATES
+
+
+def test_partials_are_not_listed_as_templates():
+    assert not any(name.startswith("_") or name == "base" for name in template_names())
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_every_template_renders_a_subject_and_both_parts_with_the_link(name):
+    email = compose(name, **full_context())
+    assert email.subject.strip() != ""
+    assert not email.subject.startswith("Subject")
+    assert "\n" not in email.subject
+    assert full_context()["case_title"] in email.subject
+    assert LINK in email.text
+    assert LINK in email.html
+    assert not email.text.startswith("Subject:")
+    assert email.text.startswith("周文清，您好")
+    assert "周文清，您好" in email.html
+    assert "青川市卫生健康委员会" in email.text and "青川市卫生健康委员会" in email.html
+    assert email.html.lstrip().startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_no_template_leaves_a_placeholder_unrendered(name):
+    email = compose(name, **full_context())
+    for part in (email.subject, email.text, email.html):
+        assert "{{" not in part and "{%" not in part and "None" not in part
+
+
+@pytest.mark.parametrize("name", ["document_issued", "notice_issued"])
+def test_issued_notices_carry_the_document_number(name):
+    email = compose(name, **full_context())
+    assert "青卫质控〔2026〕7号" in email.text and "青卫质控〔2026〕7号" in email.html
+
+
+@pytest.mark.parametrize("name", ["deadline_reminder", "deadline_escalation", "task_review"])
+def test_deadline_mails_carry_the_due_date(name):
+    email = compose(name, **full_context())
+    assert "2026-10-12" in email.text and "2026-10-12" in email.html
+
+
+@pytest.mark.parametrize("missing", ["link", "recipient_name", "commission_name", "case_title"])
+@pytest.mark.parametrize("name", template_names())
+def test_a_missing_variable_fails_loudly(name, missing):
+    context = full_context()
+    del context[missing]
+    with pytest.raises(jinja2.UndefinedError, match=missing):
+        compose(name, **context)
+
+
+@pytest.mark.parametrize(
+    "name,missing",
+    [("task_review", "due_date"), ("document_issued", "doc_number"), ("deadline_escalation", "step_label"),
+     ("deadline_reminder", "state_label"), ("task_signoff", "center_name")],
+)
+def test_a_missing_template_specific_variable_fails_loudly(name, missing):
+    context = full_context()
+    del context[missing]
+    with pytest.raises(jinja2.UndefinedError, match=missing):
+        compose(name, **context)
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_a_script_in_the_title_is_escaped_in_html_and_kept_verbatim_in_text(name):
+    title = '<script>alert("x")</script>会议通知'
+    email = compose(name, **full_context(case_title=title))
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;" in email.html
+    assert title in email.text
+    assert title in email.subject
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_an_ampersand_in_the_link_is_html_escaped_only_in_the_html_part(name):
+    link = "https://qc.qingchuan.example/t/abc?x=1&y=2"
+    email = compose(name, **full_context(link=link))
+    assert link in email.text
+    assert "https://qc.qingchuan.example/t/abc?x=1&amp;y=2" in email.html
