@@ -10,13 +10,11 @@ from typing import Any, Callable, Optional
 
 import yaml
 
+from qcflow.errors import UserError
+
 EXIT_REFUSED = 2
 EXIT_CONFLICT = 3
 EXIT_ERROR = 1
-
-
-class UserError(Exception):
-    """Bad input from the person at the keyboard: say what and how to fix it."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -5,11 +5,10 @@ import inspect
 from typing import Any
 
 from qcflow import deployments
+from qcflow.errors import UserError
 
 
 def run_flow(name: str, params: dict[str, str]) -> dict[str, Any]:
-    from qcflow.cli import UserError
-
     try:
         spec = deployments.find(name)
     except LookupError as err:

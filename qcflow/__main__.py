@@ -1,0 +1,5 @@
+import sys
+
+from qcflow.cli import main
+
+sys.exit(main())
