@@ -76,6 +76,10 @@ def serve(demo: bool = False, with_prefect: bool = True) -> int:
             get_settings.cache_clear()
             print(f"本地邮件接收：127.0.0.1:{sink.port}，邮件保存在 {settings.maildir}")
 
+        from notifications.delivery import deliver
+
+        print(f"待发邮件：{deliver().summary()}")  # don't make the first mails wait for the flow's minute
+
         web = _start_web(settings.web_host, settings.web_port)
         stack.callback(setattr, web, "should_exit", True)
         base = f"http://{settings.web_host}:{settings.web_port}"
