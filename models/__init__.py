@@ -1,9 +1,10 @@
 """All tables; importing this module registers them on SQLModel.metadata."""
-from models.cases import Case, CaseEvent, Deadline, DocumentCounter, DocumentNumber, TaskLink
-from models.directory import Center, Commission, Institution, Person, RoleAssignment
+from models.cases import Case, CaseEvent, Deadline, Dispatch, DocumentCounter, DocumentNumber, TaskLink
+from models.directory import CalendarDay, Center, Commission, Institution, Person, RoleAssignment
+from models.meetings import Meeting
 from models.outbox import OutboxMessage
 
 __all__ = [
-    "Case", "CaseEvent", "Deadline", "DocumentCounter", "DocumentNumber", "TaskLink",
+    "Case", "CaseEvent", "Deadline", "Dispatch", "CalendarDay", "Meeting", "DocumentCounter", "DocumentNumber", "TaskLink",
     "Center", "Commission", "Institution", "Person", "RoleAssignment", "OutboxMessage",
 ]

@@ -18,7 +18,8 @@ class Case(SQLModel, table=True):
     version: int = 1  # compare-and-set on every transition
     title: str
     center_id: Optional[int] = Field(default=None, foreign_key="center.id")
-    created_by_id: int = Field(foreign_key="person.id")
+    created_by_id: Optional[int] = Field(default=None, foreign_key="person.id")  # None: opened by the system
+    key: Optional[str] = Field(default=None, unique=True)  # one case per obligation, e.g. report:CARD:2026H1
     data: dict[str, Any] = json_field()
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -58,8 +59,21 @@ class Deadline(SQLModel, table=True):
     opened_at: datetime = Field(default_factory=utcnow)
     due_at: datetime = Field(index=True)
     closed_at: Optional[datetime] = Field(default=None, index=True)
-    reminded_at: Optional[datetime] = None
+    reminded_at: Optional[datetime] = None  # the latest reminder; each rung's send is in the dispatch ledger
     escalated_at: Optional[datetime] = None
+
+
+class Dispatch(SQLModel, table=True):
+    """The dispatch ledger: one row per reminder or escalation sent (or skipped as superseded).
+
+    The unique key makes a rerun, a retry or two concurrent sweeps send each message once."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)  # e.g. deadline:42:remind-7 or meeting:CARD:training:2026
+    deadline_id: Optional[int] = Field(default=None, foreign_key="deadline.id", index=True)
+    case_id: Optional[int] = Field(default=None, foreign_key="qc_case.id")
+    action: str  # remind | escalate | skip
+    at: datetime = Field(default_factory=utcnow)
 
 
 class TaskLink(SQLModel, table=True):

@@ -47,3 +47,11 @@ class RoleAssignment(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True)
     role: str
     center_id: Optional[int] = Field(default=None, foreign_key="center.id")
+
+
+class CalendarDay(SQLModel, table=True):
+    """A holiday or an adjusted workday (调休) an admin loaded for a year the calendar library lacks."""
+
+    day: date = Field(primary_key=True)
+    workday: bool
+    name: str = ""

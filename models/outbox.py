@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from sqlmodel import Field, SQLModel
 
-from models.base import utcnow
+from models.base import json_field, utcnow
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -18,6 +18,7 @@ class OutboxMessage(SQLModel, table=True):
     subject: str
     text_body: str
     html_body: str
+    attachments: list[Any] = json_field(list)  # [{filename, content_type, content}] text attachments, e.g. .ics
     status: str = Field(default="pending", index=True)  # pending / sent / failed
     attempts: int = 0
     last_error: str = ""
