@@ -36,9 +36,7 @@ def resolve(session: Session, case: Case, to: str) -> list[Recipient]:
     if kind == "role":
         return people(r.person_id for r in session.exec(select(RoleAssignment).where(RoleAssignment.role == arg)))
     if kind == "center":
-        rows = session.exec(select(RoleAssignment).where(RoleAssignment.role == arg,
-                                                         RoleAssignment.center_id == case.center_id))
-        return people(r.person_id for r in rows)
+        return center_people(session, case.center_id, arg.split(","))
     if kind == "actor_of":
         event = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.trigger == arg)
                              .order_by(CaseEvent.id.desc())).first()
@@ -46,6 +44,14 @@ def resolve(session: Session, case: Case, to: str) -> list[Recipient]:
     if kind == "recipients":
         return [Recipient(str(r["email"]).lower(), str(r["name"]), None) for r in case.data.get("recipients", [])]
     raise ValueError(f"unknown recipient spec {to!r}")
+
+
+def center_people(session: Session, center_id: Optional[int], roles: Iterable[str]) -> list[Recipient]:
+    rows = session.exec(select(RoleAssignment).where(RoleAssignment.role.in_(list(roles)),
+                                                     RoleAssignment.center_id == center_id)).all()
+    ids = sorted({r.person_id for r in rows})
+    people = session.exec(select(Person).where(Person.id.in_(ids))).all() if ids else []
+    return [Recipient(p.email, p.name, p.id) for p in sorted(people, key=lambda p: p.id)]
 
 
 def document_number(session: Session, case: Case) -> str:
@@ -68,7 +74,8 @@ def base_context(session: Session, workflow: Workflow, case: Case) -> dict[str, 
 
 
 def enqueue(session: Session, to: Recipient, template: str, context: dict[str, Any],
-            case_id: Optional[int]) -> OutboxMessage:
+            case_id: Optional[int], attachments: Optional[list[dict[str, str]]] = None) -> OutboxMessage:
+    """Queue one email. Attachments are text parts: {filename, content_type, content[, method]}."""
     # Mail goes out in real time even when a sweep runs "as of" another day.
     now = utcnow()
     email = compose(template, recipient_name=to.name, **context)
@@ -76,6 +83,7 @@ def enqueue(session: Session, to: Recipient, template: str, context: dict[str, A
     row = OutboxMessage(
         message_id=f"<{uuid.uuid4().hex}@{domain}>", case_id=case_id, to_addr=to.email, to_name=to.name,
         subject=email.subject, text_body=email.text, html_body=email.html, created_at=now, next_attempt_at=now,
+        attachments=list(attachments or []),
     )
     session.add(row)
     return row
