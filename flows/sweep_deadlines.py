@@ -1,7 +1,6 @@
 """Remind and escalate what is due, derived from the database (so missed runs are caught up)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
 from typing import Optional
 
 from prefect import flow, task
@@ -13,13 +12,13 @@ from flows.deliver_outbox import send_pending_mail
 @task(cache_policy=NO_CACHE, task_run_name="sweep-open-deadlines")
 def sweep_open_deadlines(as_of: Optional[str]) -> dict:
     from qcflow import deadlines
-    from qcflow.clock import local_zone
+    from qcflow.clock import as_of_moment
     from qcflow.db import unit_of_work
 
-    now = datetime.combine(date.fromisoformat(as_of), time(9, 0), tzinfo=local_zone()) if as_of else None
     with unit_of_work() as session:
-        report = deadlines.sweep(session, now=now)
-    return {"reminded": len(report.reminded), "escalated": len(report.escalated)}
+        report = deadlines.sweep(session, now=as_of_moment(as_of))
+    return {"reminded": len(report.reminded), "escalated": len(report.escalated),
+            "overdue": len(report.overdue), "examined": report.examined}
 
 
 @flow(name="sweep-deadlines", log_prints=True)
@@ -27,6 +26,7 @@ def sweep_deadlines(as_of: Optional[str] = None) -> dict:
     """as_of: YYYY-MM-DD to sweep as if it were that day (default: now)."""
     swept = sweep_open_deadlines(as_of)
     sent = send_pending_mail()
-    summary = f"提醒 {swept['reminded']} 项，督办 {swept['escalated']} 项；{sent['summary']}"
+    summary = (f"检查 {swept['examined']} 项期限：提醒 {swept['reminded']} 项，督办 {swept['escalated']} 项，"
+               f"标记逾期 {swept['overdue']} 项；{sent['summary']}")
     print(summary)
     return {**swept, "mail": sent, "summary": summary}

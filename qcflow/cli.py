@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -153,15 +153,12 @@ def cmd_outbox_deliver(args: argparse.Namespace) -> int:
 
 
 def _as_of(value: Optional[str]) -> Optional[datetime]:
-    if not value:
-        return None
-    from qcflow.clock import local_zone
+    from qcflow.clock import as_of_moment
 
     try:
-        day = date.fromisoformat(value)
+        return as_of_moment(value)
     except ValueError:
         raise UserError(f"日期“{value}”无效，格式应为 YYYY-MM-DD") from None
-    return datetime.combine(day, time(9, 0), tzinfo=local_zone())
 
 
 def cmd_deadlines_sweep(args: argparse.Namespace) -> int:
@@ -170,8 +167,37 @@ def cmd_deadlines_sweep(args: argparse.Namespace) -> int:
 
     with unit_of_work() as session:
         report = deadlines.sweep(session, now=_as_of(args.as_of))
-    _emit(args, {"reminded": report.reminded, "escalated": report.escalated},
-          f"期限检查完成：提醒 {len(report.reminded)} 项，督办 {len(report.escalated)} 项")
+    _emit(args, {"examined": report.examined, "reminded": report.reminded, "escalated": report.escalated,
+                 "skipped": report.skipped, "overdue": report.overdue},
+          f"期限检查完成：检查 {report.examined} 项，提醒 {len(report.reminded)} 项，督办 {len(report.escalated)} 项，"
+          f"标记逾期 {len(report.overdue)} 项")
+    return 0
+
+
+def cmd_due(args: argparse.Namespace) -> int:
+    from qcflow.clock import local_date, utcnow
+    from qcflow.db import unit_of_work
+    from qcflow.queries import due_rows
+
+    moment = _as_of(args.as_of) or utcnow()
+    with unit_of_work() as session:
+        rows = due_rows(session, local_date(moment), args.center)
+    if args.late:
+        rows = [r for r in rows if r["late"]]
+    lines = [f"{r['due']}  {r['status']:<8} {r['center'][:14]:<14} {r['kind_label']}#{r['case_id']} "
+             f"{r['step']}（{r['state_label']}）{'  已督办' if r['escalated'] else ''}  {r['title']}" for r in rows]
+    late = sum(r["late"] for r in rows)
+    _emit(args, rows, "\n".join(lines + [f"共 {len(rows)} 项，其中逾期 {late} 项"]) if rows else "没有待办期限")
+    return 0
+
+
+def cmd_calendar_load(args: argparse.Namespace) -> int:
+    from qcflow import calendar
+    from qcflow.db import unit_of_work
+
+    with unit_of_work() as session:
+        result = calendar.load_file(session, Path(args.file))
+    _emit(args, result, f"{result['year']} 年日历已导入：放假 {result['holidays']} 天，调休上班 {result['workdays']} 天")
     return 0
 
 
@@ -241,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     dl = sub.add_parser("deadlines", help="期限").add_subparsers(dest="sub", required=True, parser_class=_Parser)
     add(dl, "sweep", cmd_deadlines_sweep, "检查到期事项，发送提醒和督办").add_argument(
         "--as-of", help="按指定日期检查（YYYY-MM-DD，默认今天）")
+    sp = add(sub, "due", cmd_due, "列出待办和逾期的期限")
+    sp.add_argument("--center", help="质控中心代码")
+    sp.add_argument("--late", action="store_true", help="只列逾期的")
+    sp.add_argument("--as-of", help="按指定日期计算（YYYY-MM-DD）")
+    cal = sub.add_parser("calendar", help="工作日日历").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    add(cal, "load", cmd_calendar_load, "导入某年的放假和调休安排（YAML）").add_argument("file")
     f = sub.add_parser("flows", help="Prefect 流程").add_subparsers(dest="sub", required=True, parser_class=_Parser)
     sp = add(f, "run", cmd_flows_run, "手动运行一个流程")
     sp.add_argument("name")

@@ -1,31 +1,44 @@
-"""Deadlines: opened and closed as cases move; a sweep reminds and escalates from the database.
+"""Deadlines: opened and closed as cases move; a sweep walks each one's ladder from the database.
 
 The sweep derives what is due from the rows themselves, not from when it last ran, so a sweep
-after downtime catches up; `reminded_at`/`escalated_at` make each message go out once.
+after downtime catches up; the dispatch ledger makes each rung go out once.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Optional
 
 from sqlmodel import Session, select
 
-from models import Case, CaseEvent, Deadline
+from models import Case, CaseEvent, Deadline, Dispatch
+from qcflow.calendar import calendar_for
 from qcflow.clock import end_of_local_day, local_date, to_local, utcnow
-from states.policy import ESCALATE_WORKING_DAYS_AFTER, REMIND_WORKING_DAYS_BEFORE
-from states.workdays import DEFAULT_CALENDAR, WorkCalendar
-from states.workflow import Notify, Workflow
+from qcflow.ledger import claim
+from states.ladders import LADDERS, steps_due
+from states.workdays import WorkCalendar
+from states.workflow import DeadlineSpec, Notify, Workflow
+
+SWEEP_BATCH = 2000
+
+
+def due_day_for(spec: DeadlineSpec, case: Case, opened: date, calendar: WorkCalendar) -> date:
+    if spec.due_field:
+        return date.fromisoformat(str(case.data[spec.due_field]))
+    return calendar.add_working_days(opened, spec.working_days)
 
 
 def sync(session: Session, workflow: Workflow, case: Case, now: datetime,
-         calendar: WorkCalendar = DEFAULT_CALENDAR) -> None:
+         calendar: Optional[WorkCalendar] = None) -> None:
+    """Open the deadlines of the state the case is in; close those of the states it left."""
     for spec in workflow.deadlines:
         open_row = session.exec(select(Deadline).where(
             Deadline.case_id == case.id, Deadline.step == spec.step, Deadline.closed_at.is_(None))).first()
         if case.state in spec.states and open_row is None:
-            due_day = calendar.add_working_days(local_date(now), spec.working_days)
-            session.add(Deadline(case_id=case.id, step=spec.step, opened_at=now, due_at=end_of_local_day(due_day)))
+            calendar = calendar or calendar_for(session)
+            due = due_day_for(spec, case, local_date(now), calendar)
+            session.add(Deadline(case_id=case.id, step=spec.step, opened_at=now, due_at=end_of_local_day(due)))
         elif case.state not in spec.states and open_row is not None:
             open_row.closed_at = now
             session.add(open_row)
@@ -42,32 +55,70 @@ def open_due_label(session: Session, case: Case) -> str:
 class SweepReport:
     reminded: list[int] = field(default_factory=list)  # deadline ids
     escalated: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # reminders superseded by a later one
+    overdue: list[int] = field(default_factory=list)  # case ids marked overdue
+    examined: int = 0
 
 
-def sweep(session: Session, now: Optional[datetime] = None, calendar: WorkCalendar = DEFAULT_CALENDAR) -> SweepReport:
-    """Remind and escalate every open deadline that has reached its point on the ladder."""
-    from qcflow.engine import workflow_for
-    from qcflow.outbox import notify_all
+def _horizon(now: datetime) -> datetime:
+    # Working days never stretch more than ~2.2x into calendar days (long holidays included).
+    longest = max(l.lookahead_working_days for l in LADDERS.values())
+    return end_of_local_day(local_date(now) + timedelta(days=longest * 3 + 10))
+
+
+def sweep(session: Session, now: Optional[datetime] = None, calendar: Optional[WorkCalendar] = None) -> SweepReport:
+    """Walk every open deadline whose ladder may have a rung reached by `now`."""
+    from qcflow.engine import fire_as_system, workflow_for
 
     now = now or utcnow()
     today = local_date(now)
+    calendar = calendar or calendar_for(session)
     report = SweepReport()
     rows = session.exec(select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
-                        .where(Deadline.closed_at.is_(None)).order_by(Deadline.id)).all()
-    for deadline, case in rows:
-        workflow = workflow_for(case.kind)
-        spec = next((s for s in workflow.deadlines if s.step == deadline.step), None)
-        if spec is None:
+                        .where(Deadline.closed_at.is_(None), Deadline.due_at <= _horizon(now))
+                        .order_by(Deadline.id)).all()
+    for start in range(0, len(rows), SWEEP_BATCH):
+        batch = rows[start:start + SWEEP_BATCH]
+        done: dict[int, set[str]] = defaultdict(set)
+        for deadline_id, key in session.exec(select(Dispatch.deadline_id, Dispatch.key)
+                                             .where(Dispatch.deadline_id.in_([d.id for d, _ in batch]))):
+            done[deadline_id].add(key.rsplit(":", 1)[-1])
+        for deadline, case in batch:
+            report.examined += 1
+            _walk(session, deadline, case, workflow_for(case.kind), today, now, calendar, done[deadline.id], report)
+            spec = _spec(workflow_for(case.kind), deadline.step)
+            if spec and spec.on_overdue and today > local_date(deadline.due_at):
+                if fire_as_system(session, case, spec.on_overdue, now):
+                    report.overdue.append(case.id)
+    session.flush()
+    return report
+
+
+def _spec(workflow: Workflow, step: str) -> Optional[DeadlineSpec]:
+    return next((s for s in workflow.deadlines if s.step == step), None)
+
+
+def _walk(session: Session, deadline: Deadline, case: Case, workflow: Workflow, today: date, now: datetime,
+          calendar: WorkCalendar, done: set[str], report: SweepReport) -> None:
+    from qcflow.outbox import notify_all
+
+    spec = _spec(workflow, deadline.step)
+    if spec is None:
+        return
+    ladder = LADDERS[spec.ladder]
+    due_day = local_date(deadline.due_at)
+    extra = {"due_date": due_day.strftime("%Y年%m月%d日"), "step_label": spec.label}
+    for step in steps_due(ladder, due_day, today, calendar, done):
+        action = step.rung.action if step.send else "skip"
+        if not claim(session, f"deadline:{deadline.id}:{step.rung.name}", action, deadline.id, case.id):
             continue
-        due_day = local_date(deadline.due_at)
-        extra = {"due_date": due_day.strftime("%Y年%m月%d日"), "step_label": spec.label}
-        remind_from = calendar.add_working_days(due_day, -REMIND_WORKING_DAYS_BEFORE.value)
-        escalate_from = calendar.add_working_days(due_day, ESCALATE_WORKING_DAYS_AFTER.value)
-        if deadline.reminded_at is None and today >= remind_from:
+        if not step.send:
+            report.skipped.append(deadline.id)
+        elif step.rung.action == "remind":
             notify_all(session, workflow, case, [Notify("deadline_reminder", spec.assignee, "act")], extra)
             deadline.reminded_at = now
             report.reminded.append(deadline.id)
-        if deadline.escalated_at is None and today >= escalate_from:
+        else:
             notify_all(session, workflow, case, [Notify("deadline_escalation", spec.escalate_to, "read")], extra)
             deadline.escalated_at = now
             session.add(CaseEvent(case_id=case.id, trigger="escalate", from_state=case.state,
@@ -75,5 +126,3 @@ def sweep(session: Session, now: Optional[datetime] = None, calendar: WorkCalend
                                   details={"deadline_id": deadline.id, "due": extra["due_date"]}, at=now))
             report.escalated.append(deadline.id)
         session.add(deadline)
-    session.flush()
-    return report

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models import Case, CaseEvent, Center, Commission, Person, RoleAssignment
@@ -124,10 +125,14 @@ def _step(session: Session, workflow: Workflow, case: Case, actor: Actor, attemp
                           details={"changed": sorted(attempt.changes)} if attempt.changes else {}, at=now))
     session.flush()
     result.steps.append((attempt.trigger, before, after))
-    if after == before:
-        return
+    if after != before:
+        _entered(session, workflow, case, now, result)
+
+
+def _entered(session: Session, workflow: Workflow, case: Case, now: datetime, result: FireResult) -> None:
+    """What entering the case's current state sets off: deadlines, number, emails, an automatic step."""
     deadlines.sync(session, workflow, case, now)
-    effects = workflow.on_enter.get(after)
+    effects = workflow.on_enter.get(case.state)
     if effects is None:
         return
     if effects.assign_number:
@@ -135,6 +140,36 @@ def _step(session: Session, workflow: Workflow, case: Case, actor: Actor, attemp
     notify_all(session, workflow, case, effects.notify)
     if effects.auto_trigger:
         _step(session, workflow, case, SYSTEM, Attempt(effects.auto_trigger), now, result)
+
+
+def fire_as_system(session: Session, case: Case, trigger: str, now: Optional[datetime] = None) -> bool:
+    """A scheduled step (e.g. marking a report overdue): False when the case is no longer where it applies."""
+    workflow = workflow_for(case.kind)
+    if workflow.check(view_of(session, case), SYSTEM, Attempt(trigger)):
+        return False
+    _step(session, workflow, case, SYSTEM, Attempt(trigger), now or utcnow(), FireResult(case))
+    return True
+
+
+def open_case(session: Session, kind: str, center: Center, title: str, data: dict[str, Any], key: str,
+              now: Optional[datetime] = None) -> Optional[Case]:
+    """Open a case for an obligation, as the system. None if the obligation's case already exists."""
+    now = now or utcnow()
+    workflow = workflow_for(kind)
+    if session.exec(select(Case.id).where(Case.key == key)).first() is not None:
+        return None
+    try:
+        with session.begin_nested():  # a concurrent opener may take the key first
+            case = Case(kind=kind, state=workflow.initial, title=title, center_id=center.id, key=key,
+                        data=data, created_at=now, updated_at=now)
+            session.add(case)
+            session.flush()
+    except IntegrityError:
+        return None
+    session.add(CaseEvent(case_id=case.id, trigger="open", from_state="", to_state=case.state, at=now))
+    session.flush()
+    _entered(session, workflow, case, now, FireResult(case))
+    return case
 
 
 def _assign_number(session: Session, case: Case, now: datetime) -> None:

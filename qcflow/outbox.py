@@ -65,6 +65,7 @@ def base_context(session: Session, workflow: Workflow, case: Case) -> dict[str, 
     return {
         "commission_name": commission.name if commission else "卫生健康委员会",
         "case_title": case.title,
+        "kind_label": workflow.label,
         "center_name": center.name if center else "",
         "state_label": workflow.state_label(case.state),
         "doc_number": document_number(session, case),

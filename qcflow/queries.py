@@ -1,12 +1,13 @@
 """Read models: what a page or the CLI shows about cases. Reads only."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Optional
 
 from sqlmodel import Session, select
 
 from models import Case, CaseEvent, Center, Deadline, Person
-from qcflow.clock import fmt_local
+from qcflow.clock import fmt_local, local_date
 from qcflow.outbox import document_number
 from states.registry import WORKFLOWS
 
@@ -65,3 +66,27 @@ def case_rows(session: Session, kind: str, state: Optional[str] = None) -> list[
          "number": document_number(session, c), "updated_at": fmt_local(c.updated_at)}
         for c in session.exec(query.order_by(Case.id)).all()
     ]
+
+
+def due_rows(session: Session, today: date, center_code: Optional[str] = None) -> list[dict[str, Any]]:
+    """Open deadlines, soonest first: what is due and what is late, per center or for everyone."""
+    query = (select(Deadline, Case, Center).join(Case, Case.id == Deadline.case_id)
+             .join(Center, Center.id == Case.center_id, isouter=True)
+             .where(Deadline.closed_at.is_(None)).order_by(Deadline.due_at, Deadline.id))
+    if center_code:
+        query = query.where(Center.code == center_code)
+    rows = []
+    for deadline, case, center in session.exec(query).all():
+        workflow = WORKFLOWS[case.kind]
+        spec = next((s for s in workflow.deadlines if s.step == deadline.step), None)
+        due = local_date(deadline.due_at)
+        days = (due - today).days
+        rows.append({
+            "case_id": case.id, "kind": case.kind, "kind_label": workflow.label, "title": case.title,
+            "center": center.name if center else "", "center_code": center.code if center else "",
+            "step": spec.label if spec else deadline.step, "state_label": workflow.state_label(case.state),
+            "due": due.isoformat(), "days_left": days, "late": days < 0,
+            "status": f"逾期 {-days} 天" if days < 0 else ("今天到期" if days == 0 else f"还剩 {days} 天"),
+            "escalated": deadline.escalated_at is not None,
+        })
+    return rows

@@ -97,6 +97,7 @@ WORKFLOW = Workflow(
     validate=validate,
     creators=SUBMITTERS,
     creator_rule=RULE,
+    fields={"title": "标题", "body": "正文"},
     transitions=[
         T("edit", ("draft", "changes_requested"), "", "修改", SUBMITTERS, RULE, takes_changes=True),
         T("submit", ("draft", "changes_requested"), "submitted", "提交审核", SUBMITTERS, RULE,
@@ -127,8 +128,8 @@ WORKFLOW = Workflow(
         "rejected": OnEnter(notify=(Notify("notice_rejected", "creator", "read"),)),
     },
     deadlines=(
-        DeadlineSpec("review", "审核", ("submitted", "in_review"), DOCUMENT_REVIEW_WORKING_DAYS.value,
-                     assignee="role:commission_reviewer", escalate_to="role:section_head",
-                     rule=DOCUMENT_REVIEW_WORKING_DAYS.rule),
+        DeadlineSpec("review", "审核", ("submitted", "in_review"), assignee="role:commission_reviewer",
+                     escalate_to="role:section_head", rule=DOCUMENT_REVIEW_WORKING_DAYS.rule,
+                     ladder="document_review", working_days=DOCUMENT_REVIEW_WORKING_DAYS.value),
     ),
 )

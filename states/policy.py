@@ -12,8 +12,5 @@ class Limit:
 
 # Workflow 1: document issuance (Y§18)
 DOCUMENT_REVIEW_WORKING_DAYS = Limit(5, "Y§18")
-# Reminder ladder for any step with a deadline: remind this many working days before the due day
-# (0 = on the day), escalate this many working days after it.
-REMIND_WORKING_DAYS_BEFORE = Limit(1, "Y§18")
-ESCALATE_WORKING_DAYS_AFTER = Limit(2, "Y§18")
+# Reminder and escalation ladders are in states/ladders.py.
 DOCUMENT_TITLE_MAX_CHARS = Limit(100, "GB/T 9704-2012 §7.3.1")

@@ -1,5 +1,6 @@
 """Every workflow by case kind."""
 from states.document import WORKFLOW as DOCUMENT
+from states.report import WORKFLOW as REPORT
 from states.workflow import Workflow
 
-WORKFLOWS: dict[str, Workflow] = {w.kind: w for w in (DOCUMENT,)}
+WORKFLOWS: dict[str, Workflow] = {w.kind: w for w in (DOCUMENT, REPORT)}

@@ -14,9 +14,11 @@ log = logging.getLogger(__name__)
 
 
 class WorkCalendar:
-    def __init__(self, extra_holidays: set[date] | None = None, extra_workdays: set[date] | None = None):
+    def __init__(self, extra_holidays: set[date] | None = None, extra_workdays: set[date] | None = None,
+                 covered_years: set[int] | None = None):
         self.extra_holidays = set(extra_holidays or ())
         self.extra_workdays = set(extra_workdays or ())
+        self.covered_years = set(covered_years or ())  # years an admin loaded: no warning for them
         self._warned: set[int] = set()
 
     def is_workday(self, day: date) -> bool:
@@ -27,7 +29,7 @@ class WorkCalendar:
         try:
             return chinese_calendar.is_workday(day)
         except NotImplementedError:
-            if day.year not in self._warned:
+            if day.year not in self._warned and day.year not in self.covered_years:
                 self._warned.add(day.year)
                 log.warning("节假日数据未覆盖 %s 年，按周一至周五计算工作日；可导入该年节假日文件", day.year)
             return day.weekday() < 5

@@ -55,15 +55,20 @@ class OnEnter:
 
 @dataclass(frozen=True)
 class DeadlineSpec:
-    """A step with a time limit: open while the case is in one of `states`."""
+    """A step with a time limit: open while the case is in one of `states`.
+
+    The due day is `working_days` after opening, or the date in the case's `due_field`."""
 
     step: str
     label: str
     states: tuple[str, ...]
-    working_days: int
-    assignee: str  # who is reminded: role:<name> | creator
+    assignee: str  # who is reminded (see Notify.to)
     escalate_to: str  # who hears when it is late
     rule: str
+    ladder: str  # a name in states.ladders.LADDERS
+    working_days: int = 0
+    due_field: str = ""
+    on_overdue: str = ""  # a system step fired once the due day has passed
 
 
 class _Token:
@@ -88,6 +93,7 @@ class Workflow:
         deadlines: tuple["DeadlineSpec", ...] = (),
         creators: tuple[str, ...] = (),
         creator_rule: str = "",
+        fields: Optional[dict[str, str]] = None,
     ):
         self.kind = kind
         self.label = label
@@ -101,6 +107,7 @@ class Workflow:
         self.deadlines = deadlines
         self.creators = creators
         self.creator_rule = creator_rule
+        self.fields = fields or {}  # content fields people edit and read, with their labels
         self._machine = Machine(
             model=None,
             states=list(states),

@@ -1,0 +1,72 @@
+"""The working-day calendar: the library's data plus the days an admin loaded (`qcflow calendar load`)."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlmodel import Session, select
+
+from models import CalendarDay
+from qcflow.errors import UserError
+from states.workdays import WorkCalendar
+
+
+def calendar_for(session: Session) -> WorkCalendar:
+    rows = session.exec(select(CalendarDay)).all()
+    return WorkCalendar(
+        extra_holidays={r.day for r in rows if not r.workday},
+        extra_workdays={r.day for r in rows if r.workday},
+        covered_years={r.day.year for r in rows},
+    )
+
+
+def _days(entries: Any, field: str, source: str) -> list[tuple[date, str]]:
+    out = []
+    for i, entry in enumerate(entries or [], 1):
+        if not isinstance(entry, dict) or "date" not in entry:
+            raise UserError(f"{source}：{field} 第 {i} 条应写成 {{date: YYYY-MM-DD, name: 名称}}，或 {{from:, to:, name:}}")
+        try:
+            start = date.fromisoformat(str(entry.get("from", entry["date"])))
+            end = date.fromisoformat(str(entry.get("to", entry["date"])))
+        except ValueError:
+            raise UserError(f"{source}：{field} 第 {i} 条日期无效（格式 YYYY-MM-DD）") from None
+        if end < start:
+            raise UserError(f"{source}：{field} 第 {i} 条结束日期早于开始日期")
+        day = start
+        while day <= end:
+            out.append((day, str(entry.get("name", ""))))
+            day = date.fromordinal(day.toordinal() + 1)
+    return out
+
+
+def load_file(session: Session, path: Path) -> dict[str, int]:
+    """Load a year's holidays and adjusted workdays; replaces what was loaded for that year."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"无法读取日历文件 {path}：{exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"日历文件 {path} 不是有效的 YAML：{exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("year"), int):
+        raise UserError(f"日历文件 {path} 须有 year（年份）、holidays（放假日）、workdays（调休上班日）")
+    year = raw["year"]
+    holidays = _days(raw.get("holidays"), "holidays", str(path))
+    workdays = _days(raw.get("workdays"), "workdays", str(path))
+    stray = sorted({d.isoformat() for d, _ in holidays + workdays if d.year != year})
+    if stray:
+        raise UserError(f"日历文件 {path}：以下日期不在 {year} 年：{'、'.join(stray)}")
+    both = sorted({d for d, _ in holidays} & {d for d, _ in workdays})
+    if both:
+        raise UserError(f"日历文件 {path}：{'、'.join(d.isoformat() for d in both)} 既是放假日又是调休上班日")
+    for row in session.exec(select(CalendarDay).where(CalendarDay.day >= date(year, 1, 1),
+                                                      CalendarDay.day <= date(year, 12, 31))).all():
+        session.delete(row)
+    session.flush()
+    for day, name in holidays:
+        session.add(CalendarDay(day=day, workday=False, name=name))
+    for day, name in workdays:
+        session.add(CalendarDay(day=day, workday=True, name=name))
+    session.flush()
+    return {"year": year, "holidays": len(holidays), "workdays": len(workdays)}

@@ -1,0 +1,64 @@
+"""Reminder and escalation ladders, one per obligation: the one place their days are set.
+
+Offsets are working days relative to the due day: negative before, 0 on the day, positive after.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from states.workdays import WorkCalendar
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    offset: int
+    action: str  # remind | escalate
+
+
+@dataclass(frozen=True)
+class Ladder:
+    name: str
+    label: str
+    rule: str
+    rungs: tuple[Rung, ...]
+
+    @property
+    def lookahead_working_days(self) -> int:
+        return max([-r.offset for r in self.rungs] + [0])
+
+
+def remind(days_before: int) -> Rung:
+    return Rung(f"remind-{days_before}" if days_before else "remind-due", -days_before, "remind")
+
+
+def escalate(days_after: int) -> Rung:
+    return Rung(f"escalate+{days_after}", days_after, "escalate")
+
+
+LADDERS: dict[str, Ladder] = {
+    ladder.name: ladder for ladder in (
+        Ladder("document_review", "公文审核", "Y§18", (remind(1), escalate(2))),
+        Ladder("periodic_report", "工作总结报送", "Y§17", (remind(7), remind(1), remind(0), escalate(3))),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    rung: Rung
+    send: bool  # False: a reminder superseded by a later one reached at the same time
+
+
+def steps_due(ladder: Ladder, due_day: date, today: date, calendar: WorkCalendar, done: set[str]) -> list[Step]:
+    """The rungs reached by `today` and not yet in `done` (the ledger).
+
+    After downtime several reminders may be reached at once: only the latest is sent, the earlier
+    ones are recorded as skipped. Escalations are always sent.
+    """
+    reached = [r for r in ladder.rungs
+               if r.name not in done and today >= calendar.add_working_days(due_day, r.offset)]
+    reminders = [r for r in reached if r.action == "remind"]
+    latest = max(reminders, key=lambda r: r.offset) if reminders else None
+    return [Step(r, r.action == "escalate" or r is latest) for r in reached]
