@@ -3,6 +3,7 @@ and readers for the web mailbox page."""
 from __future__ import annotations
 
 import mailbox
+import re
 import socket
 from datetime import datetime
 from email.message import EmailMessage
@@ -119,6 +120,12 @@ def _text(msg: EmailMessage, subtype: str) -> str:
         return payload.decode("utf-8", errors="replace")
 
 
+def _arrival(key: str) -> tuple[int, int, int]:
+    """Maildir keys start with seconds, microseconds and a counter; string order misplaces them."""
+    match = re.match(r"^(\d+)\.M(\d+)P\d+Q(\d+)", key)
+    return tuple(int(g) for g in match.groups()) if match else (0, 0, 0)
+
+
 def list_messages(maildir_path: PathLike) -> list[dict[str, Any]]:
     """Every message in the Maildir, newest first: key, date (local time), to, subject."""
     box = _open_maildir(maildir_path, create=False)
@@ -135,7 +142,7 @@ def list_messages(maildir_path: PathLike) -> list[dict[str, Any]]:
         items.append((moment.timestamp() if moment and moment.tzinfo else 0.0, key, {
             "key": key, "date": _fmt(moment), "to": str(msg["To"] or ""), "subject": str(msg["Subject"] or ""),
         }))
-    items.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    items.sort(key=lambda item: (item[0], _arrival(item[1])), reverse=True)
     return [item[2] for item in items]
 
 

@@ -47,6 +47,8 @@ def load_file(session: Session, path: Path) -> dict[str, int]:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise UserError(f"无法读取日历文件 {path}：{exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"日历文件 {path} 不是 UTF-8 编码；请另存为 UTF-8 后重试") from None
     except yaml.YAMLError as exc:
         raise UserError(f"日历文件 {path} 不是有效的 YAML：{exc}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("year"), int):

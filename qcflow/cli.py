@@ -36,6 +36,8 @@ def _read_data(source: str) -> dict[str, Any]:
         raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"无法读取数据文件 {source}：{exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"数据文件 {source} 不是 UTF-8 编码；请另存为 UTF-8 后重试") from None
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
@@ -123,7 +125,7 @@ def cmd_case_show(args: argparse.Namespace) -> int:
         comment = f"  意见：{e['comment']}" if e["comment"] else ""
         lines.append(f"  {e['at']}  {e['actor']}  {e['action']}  {arrow}{comment}")
     for d in detail["deadlines"]:
-        lines.append(f"期限：{d['step']} 截止 {d['due']}{'（办理中）' if d['open'] else '（已结束）'}")
+        lines.append(f"期限：{d['label']} 截止 {d['due']}{'（办理中）' if d['open'] else '（已结束）'}")
     _emit(args, detail, "\n".join(lines))
     return 0
 
@@ -134,6 +136,8 @@ def cmd_case_list(args: argparse.Namespace) -> int:
     from qcflow.queries import case_rows
 
     workflow = engine.workflow_for(args.kind)
+    by_label = {label: state for state, label in workflow.states.items()}
+    args.state = by_label.get(args.state, args.state)
     if args.state and args.state not in workflow.states:
         raise UserError(f"状态“{args.state}”无效，可用：{'、'.join(f'{k}（{v}）' for k, v in workflow.states.items())}")
     with unit_of_work() as session:
@@ -311,6 +315,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `qcflow case list document | head`
+        sys.stderr.close()
+        return 0
 
 
 def _fail(args: argparse.Namespace, code: str, messages: list[str], lead: str) -> None:

@@ -272,4 +272,6 @@ def load_file(session: Session, path: Path) -> LoadReport:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise DirectoryError([f"无法读取名录文件 {path}：{exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise DirectoryError([f"名录文件 {path} 不是 UTF-8 编码；请另存为 UTF-8 后重试"]) from None
     return apply(session, parse(text, source=str(path)))

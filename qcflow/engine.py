@@ -35,13 +35,13 @@ def workflow_for(kind: str) -> Workflow:
         return WORKFLOWS[kind]
     except KeyError:
         known = "、".join(f"{k}（{w.label}）" for k, w in WORKFLOWS.items())
-        raise Refused([Reason("类型", f"没有“{kind}”这类事项；可用：{known}")]) from None
+        raise Refused([Reason("", f"没有“{kind}”这类事项；可用：{known}")]) from None
 
 
 def person_by_email(session: Session, email: str) -> Person:
     person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
     if person is None:
-        raise Refused([Reason("名录", f"人员名录中没有邮箱为 {email} 的人员；请先导入名录（qcflow directory load）")])
+        raise Refused([Reason("", f"人员名录中没有邮箱为 {email} 的人员；请先导入名录（qcflow directory load）")])
     return person
 
 
@@ -62,7 +62,7 @@ def load_case(session: Session, kind: str, case_id: int, lock: bool = False) -> 
     query = select(Case).where(Case.id == case_id, Case.kind == kind)
     case = session.exec(query.with_for_update() if lock else query).first()
     if case is None:
-        raise Refused([Reason("事项", f"没有编号为 {case_id} 的{workflow_for(kind).label}")])
+        raise Refused([Reason("", f"没有编号为 {case_id} 的{workflow_for(kind).label}")])
     return case
 
 
@@ -74,11 +74,11 @@ def create_case(session: Session, kind: str, email: str, data: dict[str, Any],
     center_code = str(data.get("center") or "")
     center = session.exec(select(Center).where(Center.code == center_code)).first()
     if center is None:
-        raise Refused([Reason("名录", f"没有代码为“{center_code}”的质控中心；请在数据中填写 center（质控中心代码）")])
-    reasons = workflow.check_create(actor_of(session, person), center.id)
+        raise Refused([Reason("", f"没有代码为“{center_code}”的质控中心；请在数据中填写 center（质控中心代码）")])
+    content = {k: v for k, v in data.items() if k != "center"}
+    reasons = workflow.check_create(actor_of(session, person), center.id) + workflow.validate(content)
     if reasons:
         raise Refused(reasons)
-    content = {k: v for k, v in data.items() if k != "center"}
     case = Case(kind=kind, state=workflow.initial, title=str(content.get("title") or "（无标题）").strip(),
                 center_id=center.id, created_by_id=person.id, data=content, created_at=now, updated_at=now)
     session.add(case)
@@ -125,6 +125,7 @@ def _step(session: Session, workflow: Workflow, case: Case, actor: Actor, attemp
                           details={"changed": sorted(attempt.changes)} if attempt.changes else {}, at=now))
     session.flush()
     result.steps.append((attempt.trigger, before, after))
+    notify_all(session, workflow, case, workflow.transitions[attempt.trigger].notify)
     if after != before:
         _entered(session, workflow, case, now, result)
 
@@ -175,7 +176,7 @@ def open_case(session: Session, kind: str, center: Center, title: str, data: dic
 def _assign_number(session: Session, case: Case, now: datetime) -> None:
     commission = session.exec(select(Commission)).first()
     if commission is None:
-        raise Refused([Reason("名录", "名录中没有卫健委的发文机关代字，不能编号；请先导入名录")])
+        raise Refused([Reason("", "名录中没有卫健委的发文机关代字，不能编号；请先导入名录")])
     take_next_number(session, case.id, commission.organ_code, local_date(now).year)
 
 

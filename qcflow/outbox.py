@@ -101,7 +101,10 @@ def notify_all(session: Session, workflow: Workflow, case: Case, notices: Iterab
         context["due_date"] = open_due_label(session, case)
     count = 0
     for notice in notices:
+        excluded = {p.email for p in resolve(session, case, notice.exclude)} if notice.exclude else set()
         for person in resolve(session, case, notice.to):
+            if person.email in excluded:
+                continue
             link = make_link(session, case, person.email, person.person_id, notice.purpose)
             enqueue(session, person, notice.template, {**context, "link": link}, case.id)
             count += 1

@@ -39,6 +39,7 @@ def case_detail(session: Session, case: Case) -> dict[str, Any]:
         "created_at": fmt_local(case.created_at),
         "number": document_number(session, case),
         "data": case.data,
+        "fields": workflow.fields,
         "history": [
             {
                 "at": fmt_local(e.at), "actor": names.get(e.actor_id, ""), "trigger": e.trigger,
@@ -49,11 +50,15 @@ def case_detail(session: Session, case: Case) -> dict[str, Any]:
             for e in events
         ],
         "deadlines": [
-            {"step": d.step, "due": fmt_local(d.due_at), "open": d.closed_at is None,
+            {"step": d.step, "label": _step_label(workflow, d.step), "due": fmt_local(d.due_at), "open": d.closed_at is None,
              "reminded": d.reminded_at is not None, "escalated": d.escalated_at is not None}
             for d in deadlines
         ],
     }
+
+
+def _step_label(workflow, step: str) -> str:
+    return next((s.label for s in workflow.deadlines if s.step == step), step)
 
 
 def case_rows(session: Session, kind: str, state: Optional[str] = None) -> list[dict[str, Any]]:
@@ -78,13 +83,12 @@ def due_rows(session: Session, today: date, center_code: Optional[str] = None) -
     rows = []
     for deadline, case, center in session.exec(query).all():
         workflow = WORKFLOWS[case.kind]
-        spec = next((s for s in workflow.deadlines if s.step == deadline.step), None)
         due = local_date(deadline.due_at)
         days = (due - today).days
         rows.append({
             "case_id": case.id, "kind": case.kind, "kind_label": workflow.label, "title": case.title,
             "center": center.name if center else "", "center_code": center.code if center else "",
-            "step": spec.label if spec else deadline.step, "state_label": workflow.state_label(case.state),
+            "step": _step_label(workflow, deadline.step), "state_label": workflow.state_label(case.state),
             "due": due.isoformat(), "days_left": days, "late": days < 0,
             "status": f"逾期 {-days} 天" if days < 0 else ("今天到期" if days == 0 else f"还剩 {days} 天"),
             "escalated": deadline.escalated_at is not None,

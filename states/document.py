@@ -69,7 +69,7 @@ def validate(data: dict[str, Any]) -> list[Reason]:
 def _content_complete(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
     faults = validate({**case.data, **attempt.changes})
     if faults and not attempt.changes:  # with changes, Workflow.check already listed each fault
-        return Reason(RULE, "公文内容不完整，不能提交：" + "；".join(f.message for f in faults))
+        return Reason(RULE, "公文内容有误或不完整，不能提交：" + "；".join(f.message for f in faults))
     return None
 
 
@@ -82,7 +82,7 @@ def _only_the_drafter(case: CaseView, actor: Actor, attempt: Attempt) -> Optiona
 def _four_eyes(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
     # Any approval of this version of the text counts, not just the latest one.
     if actor.person_id is not None and actor.person_id in case.actors_since("approve", since="submit"):
-        return Reason(RULE, "审核通过与签发须由两个不同的人进行（四眼原则）；请由另一位签发领导签发")
+        return Reason(RULE, "您已审核通过此公文；签发环节须由另一位签发领导办理（审核与签发分离，四眼原则）")
     return None
 
 
@@ -111,15 +111,16 @@ WORKFLOW = Workflow(
         T("reject", ("submitted", "in_review", "awaiting_signoff"), "rejected", "不予发文",
           REVIEWERS + SIGNERS, RULE, comment_required="不予发文须填写理由"),
         T("return_for_review", ("awaiting_signoff",), "in_review", "退回重审", SIGNERS, RULE,
-          comment_required="退回重审须填写意见"),
+          comment_required="退回重审须填写意见", guards=(_four_eyes,),
+          notify=(Notify("task_review", "actor_of:approve", "act"),)),
         T("sign", ("awaiting_signoff",), "approved", "签发", SIGNERS, RULE, guards=(_four_eyes,)),
         T("issue", ("approved",), "issued", "编号印发", (), "GB/T 9704-2012 §7.2.5", system=True),
     ],
     on_enter={
         "submitted": OnEnter(notify=(Notify("task_review", "role:commission_reviewer", "act"),)),
-        "in_review": OnEnter(notify=(Notify("task_review", "actor_of:claim", "act"),)),
         "changes_requested": OnEnter(notify=(Notify("task_revise", "creator", "act"),)),
-        "awaiting_signoff": OnEnter(notify=(Notify("task_signoff", "role:signing_leader", "act"),)),
+        "awaiting_signoff": OnEnter(notify=(
+            Notify("task_signoff", "role:signing_leader", "act", exclude="actor_of:approve"),)),
         "approved": OnEnter(auto_trigger="issue"),
         "issued": OnEnter(assign_number=True, notify=(
             Notify("document_issued", "recipients", "read"),

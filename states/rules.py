@@ -26,7 +26,7 @@ class Reason:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.message}（{self.rule}）"
+        return f"{self.message}（{self.rule}）" if self.rule else self.message
 
 
 class Refused(Exception):

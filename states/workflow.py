@@ -35,6 +35,7 @@ class Transition:
     guards: tuple[Guard, ...] = ()
     takes_changes: bool = False  # the actor may edit the case's content with this step
     system: bool = False  # fired by the system (scheduled flows, automatic steps)
+    notify: tuple["Notify", ...] = ()  # emails this step sends, besides those of the state it enters
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Notify:
     template: str
     to: str  # creator | role:<name> | center:<role> | recipients | actor_of:<trigger>
     purpose: str = "read"  # act: the link lets the person decide; read: only look
+    exclude: str = ""  # people not to notify, in the same notation as `to`
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,13 @@ class Workflow:
     def check(self, case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
         """Every reason this attempt must be refused; empty when it may go ahead."""
         t = self.transitions.get(attempt.trigger)
+        if not attempt.trigger:
+            return [Reason("", "请选择一项决定")]
         if t is None:
-            known = "、".join(f"{x.trigger}（{x.label}）" for x in self.transitions.values())
-            return [Reason("操作", f"{self.label}没有名为“{attempt.trigger}”的操作；可用的操作：{known}")]
+            known = "、".join(f"{x.trigger}（{x.label}）" for x in self.transitions.values() if not x.system)
+            return [Reason("", f"{self.label}没有名为“{attempt.trigger}”的操作；可用的操作：{known}")]
+        if t.system and not actor.is_system:
+            return [Reason(t.rule, f"“{t.label}”由系统自动进行，不能手动操作")]
         if case.state not in t.sources:
             return [self._wrong_state(case, t)]
         reasons: list[Reason] = []

@@ -9,12 +9,14 @@ import re
 from pathlib import Path
 from typing import Any, Optional
 
-from fastapi import FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from sqlmodel import Session
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models import Person
 from qcflow import engine as case_engine
@@ -57,8 +59,27 @@ def _task_context(session: Session, check: LinkCheck) -> dict[str, Any]:
     link, case = check.link, check.case
     person = session.get(Person, link.person_id) if link.person_id else None
     choices = case_engine.choices(session, case, person) if (person and link.purpose == "act") else []
+    fields = WORKFLOWS[case.kind].fields if any(c.takes_changes for c in choices) else {}
     return {"case": case_detail(session, case), "choices": choices, "person": person,
-            "recipient": person.name if person else link.email, "edits": any(c.takes_changes for c in choices)}
+            "recipient": person.name if person else _outside_name(case, link.email),
+            "insider": person is not None, "fields": fields}
+
+
+def _outside_name(case, email: str) -> str:
+    """An outside recipient (e.g. a hospital office) is greeted by the name the document lists."""
+    for r in case.data.get("recipients", []):
+        if isinstance(r, dict) and str(r.get("email", "")).lower() == email:
+            return str(r.get("name") or email)
+    return email
+
+
+@app.exception_handler(StarletteHTTPException)
+def _http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
+    if exc.status_code == 405:
+        title, text = "不支持此操作", "这个地址不接受这种请求。请从邮件中的链接或页面上的按钮进入。"
+    else:
+        title, text = "页面不存在", "请检查地址，或从邮件中的链接、首页或本地邮箱进入。"
+    return _page(request, "problem.html", exc.status_code, title=title, explanation=text, case=None)
 
 
 @app.get("/health")
@@ -85,11 +106,14 @@ def show_task(request: Request, token: str) -> HTMLResponse:
 
 
 @app.post("/t/{token}", response_class=HTMLResponse)
-def act_on_task(request: Request, token: str, decision: str = Form(""), comment: str = Form(""),
-                title: Optional[str] = Form(None), body: Optional[str] = Form(None)) -> HTMLResponse:
+async def act_on_task(request: Request, token: str) -> HTMLResponse:
     """Act once on the decision the person chose on the task page."""
-    form = {k: v for k, v in {"decision": decision, "comment": comment, "title": title, "body": body}.items()
-            if v is not None}
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    return await run_in_threadpool(_act, request, token, form)
+
+
+def _act(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
+    decision = form.get("decision", "")
     try:
         with unit_of_work() as session:
             check = check_link(session, token, lock=True)
@@ -104,12 +128,20 @@ def act_on_task(request: Request, token: str, decision: str = Form(""), comment:
                 comment=form.get("comment", ""), changes=_changes(check, decision, form),
                 expected_version=check.link.case_version,
             )
-            check.link.used_at = utcnow()
-            session.add(check.link)
-            session.flush()
             labels = WORKFLOWS[result.case.kind].transitions
-            page = _page(request, "done.html", case=case_detail(session, result.case),
-                         steps=[labels[trigger].label for trigger, _, _ in result.steps])
+            done = [labels[trigger].label for trigger, _, _ in result.steps]
+            if case_engine.choices(session, result.case, person):
+                # Still this person's turn (saved an edit, started a review): the link stays theirs.
+                check.link.case_version = result.case.version
+                session.add(check.link)
+                session.flush()
+                page = _page(request, "task.html", **_task_context(session, check), token=token, reasons=[],
+                             form={}, done=done)
+            else:
+                check.link.used_at = utcnow()
+                session.add(check.link)
+                session.flush()
+                page = _page(request, "done.html", case=case_detail(session, result.case), steps=done)
         if get_settings().deliver_after_action:
             page.background = BackgroundTask(_deliver_quietly)
         return page
@@ -133,10 +165,11 @@ def _deliver_quietly() -> None:
 
 
 def _changes(check: LinkCheck, decision: str, form: dict[str, str]) -> dict[str, Any]:
-    transition = WORKFLOWS[check.case.kind].transitions.get(decision)
+    workflow = WORKFLOWS[check.case.kind]
+    transition = workflow.transitions.get(decision)
     if transition is None or not transition.takes_changes:
         return {}
-    return {k: form[k] for k in ("title", "body") if k in form and form[k] != check.case.data.get(k)}
+    return {k: form[k] for k in workflow.fields if k in form and form[k] != check.case.data.get(k)}
 
 
 @app.get("/mailbox", response_class=HTMLResponse)
@@ -157,10 +190,10 @@ def mailbox_message(request: Request, key: str) -> HTMLResponse:
 
 
 @app.get("/mailbox/{key}/html")
-def mailbox_message_html(key: str) -> Response:
+def mailbox_message_html(request: Request, key: str) -> Response:
     from notifications.sink import read_message
 
     message = read_message(get_settings().maildir, key)
     if message is None or not message.get("html"):
-        return JSONResponse({"error": "没有这封邮件的 HTML 版本"}, status_code=404)
+        return _page(request, "problem.html", 404, title="没有这封邮件", explanation="邮件可能已被删除。", case=None)
     return HTMLResponse(message["html"])

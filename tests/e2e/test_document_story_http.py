@@ -137,3 +137,33 @@ def test_forged_unknown_and_expired_links_get_a_clear_page(site):
             s.add(row)
     expired = httpx.post(link, data={"decision": "approve"})
     assert expired.status_code == 410 and "链接已过期" in expired.text
+
+
+def test_a_step_that_leaves_the_person_more_to_do_keeps_their_link(site):
+    base, mailbox = site
+    case_id = _submitted_document()
+    link = link_in(mailbox.to(REVIEWER, "【待审核】")[0])
+    claimed = httpx.post(link, data={"decision": "claim"})
+    assert claimed.status_code == 200 and "已办理：开始审核" in claimed.text and "审核通过" in claimed.text
+    assert _state(case_id)[0] == "in_review"
+    assert httpx.post(link, data={"decision": "request_changes", "comment": "请补充议程"}).status_code == 200
+
+    revise = link_in(mailbox.to(SECRETARY, "【退回修改】")[0])
+    saved = httpx.post(revise, data={"decision": "edit", "body": "先保存的正文"})
+    assert saved.status_code == 200 and "先保存的正文" in saved.text
+    assert httpx.post(revise, data={"decision": "submit"}).status_code == 200
+    with unit_of_work() as s:
+        case = s.get(Case, case_id)
+    assert (case.state, case.data["body"]) == ("submitted", "先保存的正文")
+
+
+def test_no_decision_and_unknown_pages_answer_in_chinese(site):
+    base, mailbox = site
+    _submitted_document()
+    link = link_in(mailbox.to(REVIEWER, "【待审核】")[0])
+    nothing = httpx.post(link, data={"comment": "x"})
+    assert nothing.status_code == 422 and "请选择一项决定" in nothing.text
+    missing = httpx.get(f"{base}/no/such/page")
+    assert missing.status_code == 404 and "页面不存在" in missing.text
+    wrong_method = httpx.put(link)
+    assert wrong_method.status_code == 405 and "不支持此操作" in wrong_method.text

@@ -85,3 +85,34 @@ def test_emails_go_to_the_outbox_with_a_link_and_no_body_text(demo):
     assert len(mails) == 1
     assert "/t/" in mails[0].text_body and "/t/" in mails[0].html_body
     assert "学术报告厅" not in mails[0].text_body  # the document body stays behind the link
+
+
+def _outbox_to(email: str, subject: str) -> list[OutboxMessage]:
+    with unit_of_work() as s:
+        return [m for m in s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == email)).all()
+                if subject in m.subject]
+
+
+def test_the_approver_who_is_also_a_leader_gets_no_signoff_mail_and_a_return_goes_back_to_the_approver(demo):
+    from models import Person, RoleAssignment
+
+    with unit_of_work() as s:
+        head = s.exec(select(Person).where(Person.email == SECTION_HEAD)).one()
+        s.add(RoleAssignment(person_id=head.id, role="signing_leader"))
+        case_id = new_document(s)
+    fire(case_id, "submit", SECRETARY)
+    fire(case_id, "approve", SECTION_HEAD)
+    assert _outbox_to(SECTION_HEAD, "【待签发】") == [] and len(_outbox_to(LEADER, "【待签发】")) == 1
+    with pytest.raises(Refused):
+        fire(case_id, "return_for_review", SECTION_HEAD, comment="自己退回")
+    fire(case_id, "return_for_review", LEADER, comment="请核对会议时间")
+    assert len(_outbox_to(SECTION_HEAD, "【待审核】")) == 2  # the first round and the return
+    assert len(_outbox_to(REVIEWER, "【待审核】")) == 1  # only the first round
+
+
+def test_a_new_document_with_bad_content_is_refused_and_not_stored(demo):
+    with pytest.raises(Refused) as refused:
+        with unit_of_work() as s:
+            new_document(s, title="", doc_kind="bogus")
+    assert "公文标题不能为空" in str(refused.value) and "公文种类“bogus”无效" in str(refused.value)
+    assert _count(Case) == 0
