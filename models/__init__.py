@@ -2,9 +2,10 @@
 from models.cases import Case, CaseEvent, Deadline, Dispatch, DocumentCounter, DocumentNumber, TaskLink
 from models.directory import CalendarDay, Center, Commission, Institution, Person, RoleAssignment
 from models.meetings import Meeting
+from models.registry import Appointment, Attachment
 from models.outbox import OutboxMessage
 
 __all__ = [
-    "Case", "CaseEvent", "Deadline", "Dispatch", "CalendarDay", "Meeting", "DocumentCounter", "DocumentNumber", "TaskLink",
+    "Appointment", "Attachment", "Case", "CaseEvent", "Deadline", "Dispatch", "CalendarDay", "Meeting", "DocumentCounter", "DocumentNumber", "TaskLink",
     "Center", "Commission", "Institution", "Person", "RoleAssignment", "OutboxMessage",
 ]

@@ -58,11 +58,12 @@ def build_message(row: OutboxMessage, settings: Settings, now: Optional[datetime
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
     msg.set_content(row.text_body, charset="utf-8")
     msg.add_alternative(row.html_body, subtype="html", charset="utf-8")
-    for item in row.attachments or []:  # text attachments only, e.g. a calendar invitation
-        subtype = item["content_type"].removeprefix("text/")
-        params = {"method": item["method"]} if item.get("method") else None
-        msg.add_attachment(item["content"], subtype=subtype, filename=item["filename"], charset="utf-8",
-                           params=params)
+    for item in row.attachments or []:  # text attachments, e.g. a calendar invitation
+        # As bytes: a str part may be re-encoded with bare LF line ends, which breaks an .ics (RFC 5545).
+        params = {"charset": "utf-8", **({"method": item["method"]} if item.get("method") else {})}
+        maintype, _, subtype = item["content_type"].partition("/")
+        msg.add_attachment(item["content"].encode("utf-8"), maintype=maintype, subtype=subtype,
+                           filename=item["filename"], params=params)
     return msg
 
 

@@ -108,6 +108,74 @@ def cmd_case_fire(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_case_attach(args: argparse.Namespace) -> int:
+    from qcflow.applications import attach_file, read_upload
+    from qcflow.db import unit_of_work
+
+    content = read_upload(Path(args.file))
+    with unit_of_work() as session:
+        row = attach_file(session, args.id, args.slot, content, Path(args.file).name, args.actor)
+    from states.materials import SLOTS
+
+    _emit(args, {"slot": row.slot, "filename": row.filename, "size": row.size, "sha256": row.sha256},
+          f"已上传：{SLOTS[row.slot]} ← {row.filename}（{row.size} 字节）")
+    return 0
+
+
+def cmd_meetings_record(args: argparse.Namespace) -> int:
+    from qcflow import meetings
+    from qcflow.db import unit_of_work
+    from states.meetings import kind_label
+
+    data = _read_data(args.data)
+    with unit_of_work() as session:
+        row = meetings.record_meeting(session, args.center, args.actor, data)
+        out = {"id": row.id, "kind": row.kind, "title": row.title, "held_on": row.held_on.isoformat()}
+    _emit(args, out, f"已登记{kind_label(row.kind)} #{out['id']}：{out['title']}（{out['held_on']}）")
+    return 0
+
+
+def cmd_meetings_list(args: argparse.Namespace) -> int:
+    from qcflow import meetings
+    from qcflow.db import unit_of_work
+
+    with unit_of_work() as session:
+        rows = meetings.list_meetings(session, args.center, args.year)
+    _emit(args, rows, "\n".join(f"{r['held_on']}  {r['kind_label']}  {r['center_name']}  {r['title']}"
+                                f"（{len(r['attendees'])}人）" for r in rows) or "暂无会议记录")
+    return 0
+
+
+def cmd_center_list(args: argparse.Namespace) -> int:
+    from qcflow.db import unit_of_work
+    from qcflow.registry import center_rows
+
+    with unit_of_work() as session:
+        rows = center_rows(session)
+    status = {"active": "在用"}
+    _emit(args, rows, "\n".join(f"{r['code']:<6} {status.get(r['status'], r['status'])}  {r['category']}  "
+                                f"{r['name']}（挂靠：{r['host']}）" for r in rows) or "暂无质控中心")
+    return 0
+
+
+def cmd_center_show(args: argparse.Namespace) -> int:
+    from qcflow.db import unit_of_work
+    from qcflow.registry import center_detail
+
+    with unit_of_work() as session:
+        detail = center_detail(session, args.code)
+    lines = [f"{detail['name']}（{detail['code']}）  专业：{detail['specialty']}  类别：{detail['category']}  "
+             f"挂靠：{detail['host']}"]
+    for p in detail["people"]:
+        group = f"  {p['group']}" if p["group"] else ""
+        lines.append(f"  {p['role_label']:<4} {p['name']:<6} {p['title']:<8} 任期 {p['term_start']} 至 {p['term_end']}"
+                     f"（第 {p['term']} 届）{group}")
+    if not detail["people"]:
+        lines.append("  （名录中未登记任期信息）")
+    _emit(args, detail, "\n".join(lines))
+    return 0
+
+
 def cmd_case_show(args: argparse.Namespace) -> int:
     from qcflow import engine
     from qcflow.db import unit_of_work
@@ -259,6 +327,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--comment", help="意见")
     sp.add_argument("--data", help="修改内容（YAML/JSON 文件，- 表示标准输入）")
     sp.add_argument("--expected-version", type=int, help="仅当事项仍为此版本时执行")
+    sp = add(c, "attach", cmd_case_attach, "为设置申请上传一项材料（PDF、图片或 docx）")
+    sp.add_argument("kind", choices=["application"])
+    sp.add_argument("id", type=int)
+    sp.add_argument("slot", help="材料项，如 license、letter_1 … letter_6、commitment")
+    sp.add_argument("file")
+    sp.add_argument("--as", dest="actor", required=True, help="操作人邮箱")
+    me = sub.add_parser("meetings", help="会议和培训").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    sp = add(me, "record", cmd_meetings_record, "登记一次成员工作会议、培训或调度会议")
+    sp.add_argument("--center", required=True, help="质控中心代码")
+    sp.add_argument("--as", dest="actor", required=True, help="操作人邮箱")
+    sp.add_argument("--data", required=True, help="YAML/JSON：kind、held_on、title、attendees、minutes、files")
+    sp = add(me, "list", cmd_meetings_list, "列出会议和培训记录")
+    sp.add_argument("--center")
+    sp.add_argument("--year", type=int)
+    ce = sub.add_parser("center", help="质控中心名册").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    add(ce, "list", cmd_center_list, "列出质控中心")
+    add(ce, "show", cmd_center_show, "查看质控中心的人员、职务和任期").add_argument("code")
     sp = add(c, "show", cmd_case_show, "查看事项及办理记录")
     sp.add_argument("kind")
     sp.add_argument("id", type=int)

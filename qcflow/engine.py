@@ -50,11 +50,14 @@ def actor_of(session: Session, person: Person) -> Actor:
     return Actor(person.id, person.name, frozenset((r.role, r.center_id) for r in rows))
 
 
-def view_of(session: Session, case: Case) -> CaseView:
+def view_of(session: Session, case: Case, now: Optional[datetime] = None) -> CaseView:
+    from qcflow.facts import facts_for
+
     events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
     return CaseView(
         kind=case.kind, state=case.state, center_id=case.center_id, created_by_id=case.created_by_id,
         data=dict(case.data), history=tuple(PastEvent(e.trigger, e.actor_id, e.to_state) for e in events),
+        facts=facts_for(session, case, now or utcnow()),
     )
 
 
@@ -73,14 +76,15 @@ def create_case(session: Session, kind: str, email: str, data: dict[str, Any],
     person = person_by_email(session, email)
     center_code = str(data.get("center") or "")
     center = session.exec(select(Center).where(Center.code == center_code)).first()
-    if center is None:
+    if center is None and workflow.belongs_to_center:
         raise Refused([Reason("", f"没有代码为“{center_code}”的质控中心；请在数据中填写 center（质控中心代码）")])
     content = {k: v for k, v in data.items() if k != "center"}
-    reasons = workflow.check_create(actor_of(session, person), center.id) + workflow.validate(content)
+    center_id = center.id if center else None
+    reasons = workflow.check_create(actor_of(session, person), center_id) + workflow.validate_new(content)
     if reasons:
         raise Refused(reasons)
-    case = Case(kind=kind, state=workflow.initial, title=str(content.get("title") or "（无标题）").strip(),
-                center_id=center.id, created_by_id=person.id, data=content, created_at=now, updated_at=now)
+    case = Case(kind=kind, state=workflow.initial, title=workflow.title_of(content).strip() or "（无标题）",
+                center_id=center_id, created_by_id=person.id, data=content, created_at=now, updated_at=now)
     session.add(case)
     session.flush()
     session.add(CaseEvent(case_id=case.id, trigger="create", from_state="", to_state=case.state,
@@ -109,9 +113,10 @@ def fire(session: Session, kind: str, case_id: int, trigger: str, *, email: Opti
 def _step(session: Session, workflow: Workflow, case: Case, actor: Actor, attempt: Attempt,
           now: datetime, result: FireResult) -> None:
     before = case.state
-    after = workflow.next_state(view_of(session, case), actor, attempt)  # raises Refused
-    data = {**case.data, **attempt.changes}
-    title = str(data.get("title") or case.title).strip()
+    after = workflow.next_state(view_of(session, case, now), actor, attempt)  # raises Refused
+    transition = workflow.transitions[attempt.trigger]
+    data = transition.apply(case.data, attempt.changes, actor) if attempt.changes else dict(case.data)
+    title = workflow.title_of(data).strip() or case.title
     moved = session.execute(
         update(Case)
         .where(Case.id == case.id, Case.version == case.version)
@@ -125,9 +130,11 @@ def _step(session: Session, workflow: Workflow, case: Case, actor: Actor, attemp
                           details={"changed": sorted(attempt.changes)} if attempt.changes else {}, at=now))
     session.flush()
     result.steps.append((attempt.trigger, before, after))
-    notify_all(session, workflow, case, workflow.transitions[attempt.trigger].notify)
+    notify_all(session, workflow, case, transition.notify)
     if after != before:
         _entered(session, workflow, case, now, result)
+    if transition.then and not workflow.check(view_of(session, case, now), SYSTEM, Attempt(transition.then)):
+        _step(session, workflow, case, SYSTEM, Attempt(transition.then), now, result)
 
 
 def _entered(session: Session, workflow: Workflow, case: Case, now: datetime, result: FireResult) -> None:
@@ -138,6 +145,10 @@ def _entered(session: Session, workflow: Workflow, case: Case, now: datetime, re
         return
     if effects.assign_number:
         _assign_number(session, case, now)
+    if effects.effect:
+        from qcflow.effects import EFFECTS
+
+        EFFECTS[effects.effect](session, case, now)
     notify_all(session, workflow, case, effects.notify)
     if effects.auto_trigger:
         _step(session, workflow, case, SYSTEM, Attempt(effects.auto_trigger), now, result)
@@ -146,7 +157,7 @@ def _entered(session: Session, workflow: Workflow, case: Case, now: datetime, re
 def fire_as_system(session: Session, case: Case, trigger: str, now: Optional[datetime] = None) -> bool:
     """A scheduled step (e.g. marking a report overdue): False when the case is no longer where it applies."""
     workflow = workflow_for(case.kind)
-    if workflow.check(view_of(session, case), SYSTEM, Attempt(trigger)):
+    if workflow.check(view_of(session, case, now), SYSTEM, Attempt(trigger)):
         return False
     _step(session, workflow, case, SYSTEM, Attempt(trigger), now or utcnow(), FireResult(case))
     return True

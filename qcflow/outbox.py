@@ -41,6 +41,11 @@ def resolve(session: Session, case: Case, to: str) -> list[Recipient]:
         event = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.trigger == arg)
                              .order_by(CaseEvent.id.desc())).first()
         return people([event.actor_id] if event else [])
+    if kind == "pending_experts":
+        votes = case.data.get("votes", {})
+        emails = [str(e).lower() for e in case.data.get("experts", [])]
+        rows = session.exec(select(Person).where(Person.email.in_(emails))).all() if emails else []
+        return [Recipient(p.email, p.name, p.id) for p in rows if str(p.id) not in votes]
     if kind == "recipients":
         return [Recipient(str(r["email"]).lower(), str(r["name"]), None) for r in case.data.get("recipients", [])]
     raise ValueError(f"unknown recipient spec {to!r}")

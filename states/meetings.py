@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from states.policy import Limit
@@ -35,7 +35,7 @@ MEMBER_MEETING_REMIND_LAST_MONTHS = Limit(1, "Y§19")
 TRAININGS_PER_YEAR = Limit(1, "Y§19")
 TRAINING_REMIND_LAST_MONTHS = Limit(3, "Y§19")
 
-TITLE_MAX_CHARS = Limit(100, "Y§19")
+TITLE_MAX_CHARS = Limit(100, "平台")  # not from the rules: keeps titles to a line in lists and mails
 RECORDERS = ("center_director", "center_deputy", "center_secretary")  # DOMAIN.md: center staff record meetings
 
 
@@ -220,7 +220,7 @@ class Obligation:
 @dataclass(frozen=True)
 class _Requirement:
     kind: str
-    period_of: Any  # date -> Period
+    period_of: Callable[[date], "Period"]
     minimum: Limit
     remind_last_months: Limit
 

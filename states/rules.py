@@ -78,6 +78,7 @@ class CaseView:
     created_by_id: int
     data: dict[str, Any] = field(default_factory=dict)
     history: tuple[PastEvent, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)  # what the rules need from outside the case
 
     def last_actor_of(self, trigger: str) -> Optional[int]:
         for event in reversed(self.history):

@@ -6,8 +6,8 @@ check passes. The numbers live in `states/staffing_policy.py`.
 
 Dates follow the 民法典 way of counting periods in years (第二百零二条): a period of N years
 ends on the corresponding day N years later, or on the month's last day when there is none
-(29 February → 28 February). Age limits are read as "not past the Nth birthday": someone is
-within "≤60" on their 60th birthday and over it from the next day.
+(29 February → 28 February). Age limits count completed years (周岁), and "不超过" includes the
+figure: someone is within "≤60" until the day before their 61st birthday.
 """
 from __future__ import annotations
 

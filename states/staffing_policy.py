@@ -88,3 +88,9 @@ TITLE_TIERS: dict[str, frozenset[str]] = {
 }
 # Rank of each tier: higher is more senior.
 TIER_RANK: dict[str, int] = {"正高": 4, "副高": 3, "中级": 2, "初级": 1}
+
+# Establishment and expert review (Y§13, Y§21)
+EXPERTS_PER_REVIEW = Limit(3, "Y§13")            # experts assigned to one application (default)
+EXPERT_REVIEW_WORKING_DAYS = Limit(10, "Y§13")   # experts answer within this many working days
+MATERIALS_CHECK_WORKING_DAYS = Limit(5, "Y§9")
+INDICATORS_DUE_MONTHS = Limit(3, "Y§21")         # indicators, standards and assessment plan after establishment

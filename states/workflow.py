@@ -13,7 +13,13 @@ from transitions import Machine
 
 from states.rules import ROLE_LABELS, Actor, CaseView, Reason, Refused
 
-Guard = Callable[[CaseView, Actor, "Attempt"], Optional[Reason]]
+# A guard returns nothing when the step may go ahead, else one reason or a list of them.
+Guard = Callable[[CaseView, Actor, "Attempt"], "Optional[Reason] | list[Reason]"]
+Apply = Callable[[dict[str, Any], dict[str, Any], Actor], dict[str, Any]]
+
+
+def merge(data: dict[str, Any], changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    return {**data, **changes}
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,16 @@ class Attempt:
     trigger: str
     comment: str = ""
     changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Input:
+    """Something a person enters with a step, beyond the comment (shown on the task page)."""
+
+    name: str
+    label: str
+    kind: str = "text"  # text | number | choice | lines (one value per line, e.g. emails)
+    options: tuple[tuple[str, str], ...] = ()  # (value, label) for choice
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,9 @@ class Transition:
     takes_changes: bool = False  # the actor may edit the case's content with this step
     system: bool = False  # fired by the system (scheduled flows, automatic steps)
     notify: tuple["Notify", ...] = ()  # emails this step sends, besides those of the state it enters
+    apply: Apply = merge  # how the step's changes enter the case's content
+    then: str = ""  # a system step tried right after this one (it happens only if its own checks pass)
+    inputs: tuple[Input, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,7 @@ class OnEnter:
     close_deadlines: bool = True  # steps are closed when the case leaves the state that opened them
     assign_number: bool = False
     auto_trigger: str = ""  # a system step fired right after entering, in the same transaction
+    effect: str = ""  # a named side effect in the application layer (qcflow.effects), e.g. establish_center
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,21 @@ class DeadlineSpec:
     working_days: int = 0
     due_field: str = ""
     on_overdue: str = ""  # a system step fired once the due day has passed
+
+
+WHO_LABELS = {**ROLE_LABELS, "creator": "申请人本人"}
+
+
+def _as_list(found: "Optional[Reason] | list[Reason]") -> list[Reason]:
+    if found is None:
+        return []
+    return list(found) if isinstance(found, list) else [found]
+
+
+def needs_input(guard: Guard) -> Guard:
+    """Mark a guard that checks what the person enters (a score, a choice): `choices` skips it."""
+    guard.needs_input = True  # type: ignore[attr-defined]
+    return guard
 
 
 class _Token:
@@ -96,6 +131,9 @@ class Workflow:
         creators: tuple[str, ...] = (),
         creator_rule: str = "",
         fields: Optional[dict[str, str]] = None,
+        validate_new: Optional[Callable[[dict[str, Any]], list[Reason]]] = None,
+        title_of: Callable[[dict[str, Any]], str] = lambda data: str(data.get("title") or ""),
+        belongs_to_center: bool = True,
     ):
         self.kind = kind
         self.label = label
@@ -104,6 +142,9 @@ class Workflow:
         self.transitions = {t.trigger: t for t in transitions}
         self.on_enter = on_enter
         self.validate = validate
+        self.validate_new = validate_new or validate  # content a new case must have
+        self.title_of = title_of
+        self.belongs_to_center = belongs_to_center  # False: the case exists before its center does
         self.final = final
         self.final_hint = final_hint
         self.deadlines = deadlines
@@ -127,7 +168,7 @@ class Workflow:
         return self.states.get(state, state)
 
     def check_create(self, actor: Actor, center_id: Optional[int]) -> list[Reason]:
-        if any(actor.holds(role, center_id) for role in self.creators):
+        if "anyone" in self.creators or any(actor.holds(role, center_id) for role in self.creators):
             return []
         who = "或".join(ROLE_LABELS.get(r, r) for r in self.creators)
         return [Reason(self.creator_rule, f"新建{self.label}须由本中心的{who}进行，{actor.name}没有此权限")]
@@ -146,18 +187,16 @@ class Workflow:
             return [self._wrong_state(case, t)]
         reasons: list[Reason] = []
         if not self._may_fire(case, actor, t):
-            who = "或".join(ROLE_LABELS.get(r, r) for r in t.who) or "系统"
+            who = "或".join(WHO_LABELS.get(r, r) for r in t.who) or "系统"
             reasons.append(Reason(t.rule, f"“{t.label}”只能由{who}进行，{actor.name}没有此权限"))
         if t.comment_required and not attempt.comment.strip():
             reasons.append(Reason(t.rule, t.comment_required))
         if attempt.changes and not t.takes_changes:
             reasons.append(Reason(t.rule, f"“{t.label}”时不能修改内容"))
         if attempt.changes and t.takes_changes:
-            reasons.extend(self.validate({**case.data, **attempt.changes}))
+            reasons.extend(self.validate(t.apply(case.data, attempt.changes, actor)))
         for guard in t.guards:
-            reason = guard(case, actor, attempt)
-            if reason is not None:
-                reasons.append(reason)
+            reasons.extend(_as_list(guard(case, actor, attempt)))
         return reasons
 
     def next_state(self, case: CaseView, actor: Actor, attempt: Attempt) -> str:
@@ -173,12 +212,15 @@ class Workflow:
         return [
             t for t in self.transitions.values()
             if case.state in t.sources and not t.system and self._may_fire(case, actor, t)
-            and not any(guard(case, actor, Attempt(t.trigger)) for guard in t.guards)
+            and not any(_as_list(guard(case, actor, Attempt(t.trigger))) for guard in t.guards
+                        if not getattr(guard, "needs_input", False))
         ]
 
     def _may_fire(self, case: CaseView, actor: Actor, t: Transition) -> bool:
         if t.system:
             return actor.is_system
+        if "creator" in t.who and actor.person_id is not None and actor.person_id == case.created_by_id:
+            return True
         return any(actor.holds(role, case.center_id) for role in t.who)
 
     def _wrong_state(self, case: CaseView, t: Transition) -> Reason:

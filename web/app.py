@@ -26,6 +26,7 @@ from qcflow.links import LINK_PROBLEMS, LinkCheck, check_link
 from qcflow.queries import case_detail, case_rows
 from qcflow.settings import get_settings
 from states.document import DOC_KINDS
+from states.materials import SLOTS
 from states.registry import WORKFLOWS
 from states.rules import Conflict, Refused
 
@@ -41,6 +42,7 @@ def linkify(text: str) -> Markup:
 
 templates.env.filters["linkify"] = linkify
 templates.env.globals["doc_kinds"] = DOC_KINDS
+templates.env.globals["material_slots"] = SLOTS
 
 app = FastAPI(title="qcflow", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -169,7 +171,11 @@ def _changes(check: LinkCheck, decision: str, form: dict[str, str]) -> dict[str,
     transition = workflow.transitions.get(decision)
     if transition is None or not transition.takes_changes:
         return {}
-    return {k: form[k] for k in workflow.fields if k in form and form[k] != check.case.data.get(k)}
+    changes: dict[str, Any] = {k: form[k] for k in workflow.fields if k in form and form[k] != check.case.data.get(k)}
+    for item in transition.inputs:
+        value = form.get(f"{decision}.{item.name}", "")
+        changes[item.name] = [v.strip() for v in value.splitlines() if v.strip()] if item.kind == "lines" else value
+    return changes
 
 
 @app.get("/mailbox", response_class=HTMLResponse)

@@ -7,6 +7,9 @@ import pytest
 from notifications.compose import compose, template_names
 
 LINK = "https://qc.qingchuan.example/t/Zm9vYmFyLXRva2VuLTEyMw"
+# Notices about a center's obligations carry no case and no link; the rest are about a case.
+NOTICE_TEMPLATES = {"meeting_reminder", "dispatch_invite"}
+CASE_TEMPLATES = [n for n in template_names() if n not in NOTICE_TEMPLATES]
 
 
 def full_context(**overrides) -> dict:
@@ -42,7 +45,7 @@ def test_partials_are_not_listed_as_templates():
     assert not any(name.startswith("_") or name == "base" for name in template_names())
 
 
-@pytest.mark.parametrize("name", template_names())
+@pytest.mark.parametrize("name", CASE_TEMPLATES)
 def test_every_template_renders_a_subject_and_both_parts_with_the_link(name):
     email = compose(name, **full_context())
     assert email.subject.strip() != ""
@@ -58,7 +61,7 @@ def test_every_template_renders_a_subject_and_both_parts_with_the_link(name):
     assert email.html.lstrip().startswith("<!DOCTYPE html>")
 
 
-@pytest.mark.parametrize("name", template_names())
+@pytest.mark.parametrize("name", CASE_TEMPLATES)
 def test_no_template_leaves_a_placeholder_unrendered(name):
     email = compose(name, **full_context())
     for part in (email.subject, email.text, email.html):
@@ -78,7 +81,7 @@ def test_deadline_mails_carry_the_due_date(name):
 
 
 @pytest.mark.parametrize("missing", ["link", "recipient_name", "commission_name", "case_title"])
-@pytest.mark.parametrize("name", template_names())
+@pytest.mark.parametrize("name", CASE_TEMPLATES)
 def test_a_missing_variable_fails_loudly(name, missing):
     context = full_context()
     del context[missing]
@@ -98,7 +101,7 @@ def test_a_missing_template_specific_variable_fails_loudly(name, missing):
         compose(name, **context)
 
 
-@pytest.mark.parametrize("name", template_names())
+@pytest.mark.parametrize("name", CASE_TEMPLATES)
 def test_a_script_in_the_title_is_escaped_in_html_and_kept_verbatim_in_text(name):
     title = '<script>alert("x")</script>会议通知'
     email = compose(name, **full_context(case_title=title))
@@ -108,9 +111,29 @@ def test_a_script_in_the_title_is_escaped_in_html_and_kept_verbatim_in_text(name
     assert title in email.subject
 
 
-@pytest.mark.parametrize("name", template_names())
+@pytest.mark.parametrize("name", CASE_TEMPLATES)
 def test_an_ampersand_in_the_link_is_html_escaped_only_in_the_html_part(name):
     link = "https://qc.qingchuan.example/t/abc?x=1&y=2"
     email = compose(name, **full_context(link=link))
     assert link in email.text
     assert "https://qc.qingchuan.example/t/abc?x=1&amp;y=2" in email.html
+
+
+NOTICE_CONTEXT = {
+    "meeting_reminder": {"center_name": "青川市护理质量控制中心", "obligation_label": "2026年下半年成员工作会议",
+                         "kind_label": "成员工作会议", "period_label": "2026年下半年", "period_unit": "半年",
+                         "period_end": "2026-12-31", "minimum": 1, "rule": "Y§19", "today": "2026-12-10"},
+    "dispatch_invite": {"center_name": "青川市护理质量控制中心", "meeting_title": "2027年1月工作调度会",
+                        "meeting_time": "2027-01-05 09:30", "location": "卫健委第一会议室",
+                        "topics": "各中心月度工作", "rule": "H4"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOTICE_TEMPLATES))
+def test_notice_templates_render_strictly_with_their_own_context(name):
+    base = {"recipient_name": "唐雨晴", "commission_name": "青川市卫生健康委员会"}
+    email = compose(name, **base, **NOTICE_CONTEXT[name])
+    assert email.subject and "青川市护理质量控制中心" in email.text + email.subject
+    for key in NOTICE_CONTEXT[name]:
+        with pytest.raises(jinja2.UndefinedError):
+            compose(name, **base, **{k: v for k, v in NOTICE_CONTEXT[name].items() if k != key})
