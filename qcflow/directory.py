@@ -124,7 +124,7 @@ def _describe(err: ValidationError) -> str:
     return "；".join(parts)
 
 
-def parse(text: str, source: str = "名录文件") -> dict[str, list[Any]]:
+def parse(text: str, source: str = "名录文件", today: Optional[date] = None) -> dict[str, list[Any]]:
     """Validate a directory file; raise DirectoryError listing every fault."""
     try:
         raw = yaml.load(text, Loader=_LineLoader) or {}
@@ -157,9 +157,26 @@ def parse(text: str, source: str = "名录文件") -> dict[str, list[Any]]:
                 label = entry.get("email") or entry.get("code") or "" if isinstance(entry, dict) else ""
                 problems.append(f"第 {_line(entry)} 行 {section} 第 {i} 条（{label}）：{_err(err)}")
     problems += _cross_check(raw, out, lines)
+    problems += _expert_committee(out["people"], today or date.today())
     if problems:
         raise DirectoryError(problems)
     return out
+
+
+def _expert_committee(people: list[PersonIn], today: date) -> list[str]:
+    """The expert committee as listed must meet Y§7 (size, senior titles, age)."""
+    from states.staffing import ExpertCommittee, Member, check_expert_committee
+
+    experts = []
+    for p in people:
+        if "expert" not in p.roles:
+            continue
+        if p.birth_date is None:
+            return [f"专家委员会委员 {p.name}（{p.email}）须填写出生日期（birth_date），以核对 Y§7 的年龄条件"]
+        experts.append(Member(name=p.name, role="member", title=p.title, birth_date=p.birth_date,
+                              institution_code=p.institution or "", institution_county_level=False,
+                              department_head=False, penalty_dates=(), provincial_society_member=False))
+    return [f"专家委员会：{reason}" for reason in check_expert_committee(ExpertCommittee(tuple(experts)), today)]
 
 
 def _strip(entry: Any) -> dict[str, Any]:

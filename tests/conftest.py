@@ -94,3 +94,19 @@ def demo(engine):
     with unit_of_work() as session:
         directory.load_file(session, DEMO_DIRECTORY)
     return engine
+
+
+@pytest.fixture(scope="session")
+def harness(tmp_path_factory):
+    """One Prefect test harness for the few tests that run flows for real (~10 s to start)."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    old = os.environ.get("PREFECT_HOME")
+    os.environ["PREFECT_HOME"] = str(home)  # keep result records out of the user's Prefect home
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+    if old is None:
+        os.environ.pop("PREFECT_HOME", None)
+    else:
+        os.environ["PREFECT_HOME"] = old

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -176,6 +176,22 @@ def _changes(check: LinkCheck, decision: str, form: dict[str, str]) -> dict[str,
         value = form.get(f"{decision}.{item.name}", "")
         changes[item.name] = [v.strip() for v in value.splitlines() if v.strip()] if item.kind == "lines" else value
     return changes
+
+
+@app.get("/due", response_class=HTMLResponse)
+def due(request: Request, center: str = "", late: bool = False) -> HTMLResponse:
+    """What is due and what is late, for one center or the whole commission."""
+    from qcflow.clock import local_date
+    from qcflow.queries import due_rows
+    from qcflow.registry import center_rows
+
+    with unit_of_work() as session:
+        rows = due_rows(session, local_date(utcnow()), center or None)
+        centers = center_rows(session)
+    if late:
+        rows = [r for r in rows if r["late"]]
+    return _page(request, "due.html", rows=rows, centers=centers, center=center, late=late,
+                 late_count=sum(r["late"] for r in rows))
 
 
 @app.get("/mailbox", response_class=HTMLResponse)

@@ -167,3 +167,14 @@ def test_no_decision_and_unknown_pages_answer_in_chinese(site):
     assert missing.status_code == 404 and "页面不存在" in missing.text
     wrong_method = httpx.put(link)
     assert wrong_method.status_code == 405 and "不支持此操作" in wrong_method.text
+
+
+def test_the_due_page_lists_open_deadlines_per_center(site):
+    base, _ = site
+    case_id = _submitted_document()
+    everyone = httpx.get(f"{base}/due")
+    assert everyone.status_code == 200 and f"公文 #{case_id}" in everyone.text and "审核" in everyone.text
+    other = httpx.get(f"{base}/due", params={"center": "NURS"})
+    assert f"公文 #{case_id}" not in other.text and "没有待办期限" in other.text
+    late = httpx.get(f"{base}/due", params={"late": "true"})
+    assert f"公文 #{case_id}" not in late.text  # due in five working days, not late

@@ -213,7 +213,8 @@ def test_an_invalid_file_names_line_and_entry_and_writes_nothing(engine, tmp_pat
     before = _snapshot()
     # the bad file also carries valid changes: none of them may land either
     text = _replace_line(BASE, line_no, new_line).replace("测试市卫生健康委员会", "改名后的卫健委")
-    text += "  - email: newcomer@test.example\n    name: 新来的\n    roles: [expert]\n"
+    text += ("  - email: newcomer@test.example\n    name: 新来的\n    title: 主任医师\n"
+             "    birth_date: 1970-01-01\n    roles: [expert]\n")
     path = _write(tmp_path, text)
     # even a caller that catches the error and lets its unit of work commit writes nothing
     with unit_of_work() as session:
@@ -277,3 +278,22 @@ def test_a_missing_file_is_a_directory_error(engine, tmp_path):
     with pytest.raises(DirectoryError) as err:
         _load(tmp_path / "nope.yaml")
     assert "无法读取名录文件" in err.value.problems[0] and "nope.yaml" in err.value.problems[0]
+
+
+def test_an_expert_committee_that_breaks_y7_is_refused_and_nothing_is_written(engine, tmp_path):
+    text = DEMO_DIRECTORY.read_text(encoding="utf-8")
+    bad = (text.replace("name: 宁致远\n    title: 主任护师", "name: 宁致远\n    title: 主管护师")
+               .replace("birth_date: 1962-07-21", "birth_date: 1950-07-21"))
+    with pytest.raises(DirectoryError) as err:
+        _load(_write(tmp_path, bad))
+    problems = err.value.problems
+    assert any("江望舒" in p and "超过 70 岁上限" in p and "Y§7" in p for p in problems), problems
+    assert any("宁致远" in p and "主管护师" in p and "Y§7" in p for p in problems), problems
+    assert _counts()["Person"] == 0
+
+
+def test_an_expert_without_a_birth_date_is_refused(engine, tmp_path):
+    text = DEMO_DIRECTORY.read_text(encoding="utf-8").replace("    birth_date: 1966-03-02\n", "")
+    with pytest.raises(DirectoryError) as err:
+        _load(_write(tmp_path, text))
+    assert any("杭书白" in p and "birth_date" in p for p in err.value.problems)

@@ -2,7 +2,6 @@
 SMTP server on 127.0.0.1: recording with permissions, reminders and invitations sent once each."""
 from __future__ import annotations
 
-import os
 from datetime import date
 from email import message_from_bytes, policy
 
@@ -247,19 +246,6 @@ def test_holidays_an_admin_loaded_move_the_meeting(demo):
 
 # --- the flows, through Prefect's test harness -------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory):
-    home = tmp_path_factory.mktemp("prefect-home")
-    old = os.environ.get("PREFECT_HOME")
-    os.environ["PREFECT_HOME"] = str(home)
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
-    if old is None:
-        os.environ.pop("PREFECT_HOME", None)
-    else:
-        os.environ["PREFECT_HOME"] = old
 
 
 def test_the_flows_remind_and_invite_through_smtp_and_a_rerun_sends_nothing(harness, smtp):

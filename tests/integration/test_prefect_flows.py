@@ -2,7 +2,6 @@
 ones, and the flows run for real on Prefect's test harness."""
 from __future__ import annotations
 
-import os
 
 import pytest
 import yaml
@@ -33,19 +32,6 @@ def test_served_deployments_equal_the_declared_ones():
         assert dep.parameters == (spec.get("parameters") or {})
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory):
-    home = tmp_path_factory.mktemp("prefect-home")
-    old = os.environ.get("PREFECT_HOME")
-    os.environ["PREFECT_HOME"] = str(home)
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
-    if old is None:
-        os.environ.pop("PREFECT_HOME", None)
-    else:
-        os.environ["PREFECT_HOME"] = old
 
 
 @pytest.mark.db
