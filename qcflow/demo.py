@@ -8,6 +8,8 @@ from typing import Optional
 import yaml
 from sqlmodel import select
 
+from models import Center
+
 DEMO = Path(__file__).resolve().parent.parent / "demo"
 SECRETARY = "secretary@card.qingchuan.example"
 REVIEWER = "reviewer@wjw.qingchuan.example"
@@ -43,6 +45,51 @@ def seed_waiting_document() -> Optional[int]:
         case = engine.create_case(session, "document", SECRETARY, notice())
         engine.fire(session, "document", case.id, "submit", email=SECRETARY)
         return case.id
+
+
+def walk_applications() -> list[dict]:
+    """The two demo applications (Y§7–§13): one refused on submission with every rule it breaks,
+    one walked through materials, expert review and approval to an active center."""
+    from qcflow import engine
+    from qcflow.applications import attach_file
+    from qcflow.db import unit_of_work
+    from qcflow.registry import center_detail
+    from states.materials import SLOTS
+    from states.rules import Refused
+
+    out: list[dict] = []
+    bad = yaml.safe_load((DEMO / "applications" / "cardiology_county.yaml").read_text(encoding="utf-8"))
+    with unit_of_work() as session:
+        case = engine.create_case(session, "application", "qiu.bailu@lxh.qingchuan.example", bad)
+        bad_id = case.id
+    try:
+        with unit_of_work() as session:
+            engine.fire(session, "application", bad_id, "submit", email="qiu.bailu@lxh.qingchuan.example")
+        out.append({"application": bad_id, "refused": []})
+    except Refused as refused:
+        out.append({"application": bad_id, "title": case.title, "refused": [str(r) for r in refused.reasons]})
+
+    good = yaml.safe_load((DEMO / "applications" / "respiratory.yaml").read_text(encoding="utf-8"))
+    with unit_of_work() as session:
+        if session.exec(select(Center).where(Center.code == good["center_code"])).first() is not None:
+            return out  # established by an earlier demo run
+    applicant, reviewer = "yan.keqin@qch2.qingchuan.example", REVIEWER
+    with unit_of_work() as session:
+        case_id = engine.create_case(session, "application", applicant, good).id
+    with unit_of_work() as session:
+        for slot in SLOTS:
+            attach_file(session, case_id, slot, b"%PDF-1.4 demo material\n", f"{slot}.pdf", applicant)
+    experts = ["expert2@qcexperts.example", "expert3@qcexperts.example", "expert4@qcexperts.example"]
+    steps = [("submit", applicant, {}, ""), ("accept_materials", reviewer, {"experts": experts}, "")]
+    steps += [("review", e, {"score": "85", "recommendation": "approve"}, "学科实力强，同意设置") for e in experts]
+    steps += [("approve", reviewer, {}, "")]
+    for trigger, who, changes, comment in steps:
+        with unit_of_work() as session:
+            engine.fire(session, "application", case_id, trigger, email=who, changes=changes, comment=comment)
+    with unit_of_work() as session:
+        detail = center_detail(session, good["center_code"])
+    out.append({"application": case_id, "title": f"{good['center_name']}设置申请", "established": detail})
+    return out
 
 
 def walk_story(print_json: bool = False) -> int:
@@ -83,6 +130,7 @@ def walk_story(print_json: bool = False) -> int:
          changes={"body": notice()["body"] + "会议议程：一、年度质控工作总结；二、2027年工作计划。\n"})
     step("审核人审核通过", "approve", REVIEWER, case_id)
     step("签发领导孙正和签发（系统随即编号印发）", "sign", LEADER, case_id)
+    applications = walk_applications()
 
     settings = get_settings()
     if settings.smtp_host:
@@ -94,11 +142,23 @@ def walk_story(print_json: bool = False) -> int:
     with unit_of_work() as session:
         detail = case_detail(session, engine.load_case(session, "document", case_id))
     if print_json:
-        print(json.dumps({"case": detail, "steps": log, "delivery": report.summary()}, ensure_ascii=False, indent=2))
+        print(json.dumps({"case": detail, "steps": log, "applications": applications, "delivery": report.summary()},
+                         ensure_ascii=False, indent=2, default=str))
         return 0
     print(f"\n邮件投递：{report.summary()}" + ("" if settings.smtp_host else f"（本地邮箱：{settings.maildir}）"))
     print(f"\n公文 #{case_id} 办理记录：")
     for e in detail["history"]:
         arrow = f"{e['from']} → {e['to']}" if e["from"] else e["to"]
         print(f"  {e['at']}  {e['actor']:<4} {e['action']:<6} {arrow}  {e['comment']}")
+    for item in applications:
+        if "refused" in item:
+            print(f"\n▶ 设置申请 #{item['application']} {item.get('title', '')}：提交被拒绝，原因如下：")
+            for reason in item["refused"]:
+                print(f"    ✗ {reason}")
+        else:
+            center = item["established"]
+            print(f"\n▶ 设置申请 #{item['application']} {item['title']}：材料齐全 → 三位专家评审（申请单位的专家回避）"
+                  f" → 卫健委批准 → {center['name']}（{center['code']}）已设置")
+            for p in center["people"]:
+                print(f"    {p['role_label']:<4} {p['name']:<6} {p['title']:<8} 任期 {p['term_start']} 至 {p['term_end']}")
     return 0
