@@ -25,11 +25,11 @@ def calendar_for(session: Session) -> WorkCalendar:
 def _days(entries: Any, field: str, source: str) -> list[tuple[date, str]]:
     out = []
     for i, entry in enumerate(entries or [], 1):
-        if not isinstance(entry, dict) or "date" not in entry:
+        if not isinstance(entry, dict) or not ("date" in entry or ("from" in entry and "to" in entry)):
             raise UserError(f"{source}：{field} 第 {i} 条应写成 {{date: YYYY-MM-DD, name: 名称}}，或 {{from:, to:, name:}}")
         try:
-            start = date.fromisoformat(str(entry.get("from", entry["date"])))
-            end = date.fromisoformat(str(entry.get("to", entry["date"])))
+            start = date.fromisoformat(str(entry["from"] if "from" in entry else entry["date"]))
+            end = date.fromisoformat(str(entry["to"] if "to" in entry else entry["date"]))
         except ValueError:
             raise UserError(f"{source}：{field} 第 {i} 条日期无效（格式 YYYY-MM-DD）") from None
         if end < start:
@@ -51,6 +51,8 @@ def load_file(session: Session, path: Path) -> dict[str, int]:
         raise UserError(f"日历文件 {path} 不是 UTF-8 编码；请另存为 UTF-8 后重试") from None
     except yaml.YAMLError as exc:
         raise UserError(f"日历文件 {path} 不是有效的 YAML：{exc}") from None
+    except ValueError as exc:  # YAML itself reads unquoted dates, and refuses 2027-02-30
+        raise UserError(f"日历文件 {path} 中有无效日期：{exc}（格式 YYYY-MM-DD）") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("year"), int):
         raise UserError(f"日历文件 {path} 须有 year（年份）、holidays（放假日）、workdays（调休上班日）")
     year = raw["year"]

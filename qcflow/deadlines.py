@@ -24,9 +24,12 @@ SWEEP_BATCH = 2000
 
 
 def due_day_for(spec: DeadlineSpec, case: Case, opened: date, calendar: WorkCalendar) -> date:
+    """The working-day limit from opening; with a due date in the case, that date, but never less
+    than the working days (a report returned after its due day gets time to resubmit)."""
+    by_days = calendar.add_working_days(opened, spec.working_days)
     if spec.due_field:
-        return date.fromisoformat(str(case.data[spec.due_field]))
-    return calendar.add_working_days(opened, spec.working_days)
+        return max(date.fromisoformat(str(case.data[spec.due_field])), by_days)
+    return by_days
 
 
 def sync(session: Session, workflow: Workflow, case: Case, now: datetime,
@@ -74,11 +77,11 @@ def sweep(session: Session, now: Optional[datetime] = None, calendar: Optional[W
     today = local_date(now)
     calendar = calendar or calendar_for(session)
     report = SweepReport()
-    rows = session.exec(select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
-                        .where(Deadline.closed_at.is_(None), Deadline.due_at <= _horizon(now))
-                        .order_by(Deadline.id)).all()
-    for start in range(0, len(rows), SWEEP_BATCH):
-        batch = rows[start:start + SWEEP_BATCH]
+    ids = session.exec(select(Deadline.id).where(Deadline.closed_at.is_(None), Deadline.due_at <= _horizon(now))
+                       .order_by(Deadline.id)).all()
+    for start in range(0, len(ids), SWEEP_BATCH):  # batches keep memory flat over many deadlines
+        batch = session.exec(select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
+                             .where(Deadline.id.in_(ids[start:start + SWEEP_BATCH])).order_by(Deadline.id)).all()
         done: dict[int, set[str]] = defaultdict(set)
         for deadline_id, key in session.exec(select(Dispatch.deadline_id, Dispatch.key)
                                              .where(Dispatch.deadline_id.in_([d.id for d, _ in batch]))):
@@ -90,7 +93,7 @@ def sweep(session: Session, now: Optional[datetime] = None, calendar: Optional[W
             if spec and spec.on_overdue and today > local_date(deadline.due_at):
                 if fire_as_system(session, case, spec.on_overdue, now):
                     report.overdue.append(case.id)
-    session.flush()
+        session.flush()  # the identity map holds clean rows weakly: a finished batch can be freed
     return report
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from states.policy import Limit
 from states.rules import Actor, CaseView, Reason
 from states.workflow import Attempt, DeadlineSpec, Notify, OnEnter, Transition, Workflow
 
 RULE = "Y§17"
+# A report returned close to or after its due day still gets this many working days to resubmit.
+RESUBMIT_WORKING_DAYS = Limit(5, RULE)
 SUBMITTERS = ("center_director", "center_secretary")
 REVIEWERS = ("commission_reviewer",)
 
@@ -49,7 +52,8 @@ WORKFLOW = Workflow(
     creator_rule=RULE,
     fields={"summary": "工作总结", "plan": "下年度工作计划（年度报告必填）"},
     transitions=[
-        T("edit", ("open", "returned", "overdue"), "", "保存草稿", SUBMITTERS, RULE, takes_changes=True),
+        T("edit", ("open", "returned", "overdue"), "", "保存草稿", SUBMITTERS, RULE, takes_changes=True,
+          complete=False),
         T("submit", ("open", "returned", "overdue"), "submitted", "提交报告", SUBMITTERS, RULE,
           takes_changes=True, guards=(_content_complete,)),
         T("return", ("submitted",), "returned", "退回修改", REVIEWERS, RULE,
@@ -67,6 +71,7 @@ WORKFLOW = Workflow(
     deadlines=(
         DeadlineSpec("submission", "报告报送", ("open", "returned", "overdue"),
                      assignee="center:center_director,center_secretary", escalate_to="role:commission_reviewer",
-                     rule=RULE, ladder="periodic_report", due_field="due_date", on_overdue="mark_overdue"),
+                     rule=RULE, ladder="periodic_report", due_field="due_date", on_overdue="mark_overdue",
+                     working_days=RESUBMIT_WORKING_DAYS.value),
     ),
 )

@@ -20,8 +20,15 @@ class WorkCalendar:
         self.extra_workdays = set(extra_workdays or ())
         self.covered_years = set(covered_years or ())  # years an admin loaded: no warning for them
         self._warned: set[int] = set()
+        self._known: dict[date, bool] = {}  # the library scans its tables on every call: remember answers
 
     def is_workday(self, day: date) -> bool:
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         if day in self.extra_workdays:
             return True
         if day in self.extra_holidays:

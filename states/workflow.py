@@ -55,6 +55,7 @@ class Transition:
     apply: Apply = merge  # how the step's changes enter the case's content
     then: str = ""  # a system step tried right after this one (it happens only if its own checks pass)
     inputs: tuple[Input, ...] = ()
+    complete: bool = True  # False: the content may still be incomplete (a saved draft)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class OnEnter:
 class DeadlineSpec:
     """A step with a time limit: open while the case is in one of `states`.
 
-    The due day is `working_days` after opening, or the date in the case's `due_field`."""
+    The due day is `working_days` after opening, or the date in the case's `due_field` if later."""
 
     step: str
     label: str
@@ -193,7 +194,7 @@ class Workflow:
             reasons.append(Reason(t.rule, t.comment_required))
         if attempt.changes and not t.takes_changes:
             reasons.append(Reason(t.rule, f"“{t.label}”时不能修改内容"))
-        if attempt.changes and t.takes_changes:
+        if attempt.changes and t.takes_changes and t.complete:
             reasons.extend(self.validate(t.apply(case.data, attempt.changes, actor)))
         for guard in t.guards:
             reasons.extend(_as_list(guard(case, actor, attempt)))
