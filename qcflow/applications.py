@@ -33,6 +33,21 @@ def _dates(values: Any, what: str, problems: list[str]) -> tuple[date, ...]:
     return tuple(out)
 
 
+def member_from(person: Person, institution: Optional[Institution], entry: dict[str, Any],
+                problems: list[str]) -> Member:
+    """A roster entry as the staffing rules see it: the directory's facts plus what the entry records."""
+    return Member(
+        name=person.name, role=str(entry.get("role", "")), title=person.title, birth_date=person.birth_date,
+        institution_code=institution.code if institution else "",
+        institution_county_level=is_county_level(institution) if institution else False,
+        department_head=bool(entry.get("department_head", False)),
+        penalty_dates=_dates(entry.get("penalty_dates"), f"{person.name}的处罚记录", problems),
+        provincial_society_member=bool(entry.get("provincial_society_member", False)),
+        title_exception=str(entry.get("title_exception") or ""),
+        group=str(entry.get("group") or ""), group_role=str(entry.get("group_role") or ""),
+    )
+
+
 def application_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
     data = case.data
     today = local_date(now)
@@ -56,17 +71,7 @@ def application_facts(session: Session, case: Case, now: datetime) -> dict[str, 
         if person.birth_date is None:
             problems.append(f"成员 {person.name}（{email}）在名录中缺少出生日期")
             continue
-        institution = institutions.get(person.institution_id)
-        members.append(Member(
-            name=person.name, role=str(entry.get("role", "")), title=person.title, birth_date=person.birth_date,
-            institution_code=institution.code if institution else "",
-            institution_county_level=is_county_level(institution) if institution else False,
-            department_head=bool(entry.get("department_head", False)),
-            penalty_dates=_dates(entry.get("penalty_dates"), f"{person.name}的处罚记录", problems),
-            provincial_society_member=bool(entry.get("provincial_society_member", False)),
-            title_exception=str(entry.get("title_exception") or ""),
-            group=str(entry.get("group") or ""), group_role=str(entry.get("group_role") or ""),
-        ))
+        members.append(member_from(person, institutions.get(person.institution_id), entry, problems))
     try:
         appointment = date.fromisoformat(str(data["appointment_date"])) if data.get("appointment_date") else today
     except ValueError:

@@ -158,6 +158,18 @@ def cmd_center_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_center_change(args: argparse.Namespace) -> int:
+    from qcflow.clock import utcnow
+    from qcflow.db import unit_of_work
+    from qcflow.registry import change_roster
+
+    data = _read_data(args.data)
+    with unit_of_work() as session:
+        result = change_roster(session, args.code, args.actor, data, utcnow())
+    _emit(args, result, f"{args.code} 人员调整完成（{result['reason']}）；用 qcflow center show {args.code} 查看")
+    return 0
+
+
 def cmd_center_show(args: argparse.Namespace) -> int:
     from qcflow.db import unit_of_work
     from qcflow.registry import center_detail
@@ -344,6 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     ce = sub.add_parser("center", help="质控中心名册").add_subparsers(dest="sub", required=True, parser_class=_Parser)
     add(ce, "list", cmd_center_list, "列出质控中心")
     add(ce, "show", cmd_center_show, "查看质控中心的人员、职务和任期").add_argument("code")
+    sp = add(ce, "change", cmd_center_change, "调整质控中心人员（按 Y§10–§12 检查）")
+    sp.add_argument("code")
+    sp.add_argument("--as", dest="actor", required=True, help="操作人邮箱（卫健委）")
+    sp.add_argument("--data", required=True, help="YAML：add、remove、change_role、size_justification、reason")
     sp = add(c, "show", cmd_case_show, "查看事项及办理记录")
     sp.add_argument("kind")
     sp.add_argument("id", type=int)

@@ -79,3 +79,94 @@ def center_detail(session: Session, code: str) -> dict[str, Any]:
 def center_rows_one(center: Center, host: Institution | None) -> dict[str, Any]:
     return {"code": center.code, "name": center.name, "specialty": center.specialty, "category": center.category,
             "host": host.name if host else "", "status": center.status}
+
+
+def change_roster(session: Session, code: str, email: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Add, remove or re-assign people on an established center, checked by the application's rules.
+
+    data: add: [{email, role, ...roster fields}], remove: [email], change_role: [{email, role}],
+    size_justification, reason. Nothing is written when any rule fails."""
+    from qcflow.applications import member_from
+    from qcflow.errors import UserError
+    from states.roster import check_change, may_change
+    from states.rules import Reason, Refused
+    from states.staffing import Roster
+
+    actor = engine.actor_of(session, engine.person_by_email(session, email))
+    if reasons := may_change(actor):
+        raise Refused(reasons)
+    center = session.exec(select(Center).where(Center.code == code)).first()
+    if center is None:
+        raise Refused([Reason("", f"没有代码为“{code}”的质控中心")])
+    today = local_date(now)
+    institutions = {i.id: i for i in session.exec(select(Institution)).all()}
+    current = session.exec(select(Appointment, Person).join(Person, Person.id == Appointment.person_id)
+                           .where(Appointment.center_id == center.id, Appointment.ended_on.is_(None))).all()
+    entries = {p.email: ({"role": a.role, "group": a.group, "group_role": a.group_role,
+                          "department_head": a.department_head, "title_exception": a.title_exception,
+                          "provincial_society_member": a.provincial_society_member}, p, a) for a, p in current}
+    problems: list[str] = []
+    removed = [str(e).lower() for e in data.get("remove", [])]
+    for e in removed:
+        if e not in entries:
+            problems.append(f"{e} 不在{center.name}的在任人员中，无法移出")
+    proposed = {e: v for e, v in entries.items() if e not in removed}
+    newly_leading: set[str] = set()
+    for change in data.get("change_role", []):
+        e = str(change.get("email", "")).lower()
+        if e not in proposed:
+            problems.append(f"{e} 不在{center.name}的在任人员中，无法调整职务")
+            continue
+        entry, person, appointment = proposed[e]
+        proposed[e] = ({**entry, **{k: v for k, v in change.items() if k != "email"}}, person, appointment)
+        if change.get("role") in ("director", "deputy") and entry["role"] != change.get("role"):
+            newly_leading.add(person.name)
+    for entry in data.get("add", []):
+        e = str(entry.get("email", "")).lower()
+        person = session.exec(select(Person).where(Person.email == e)).first()
+        if person is None or person.birth_date is None:
+            problems.append(f"{e} 不在人员名录中或缺少出生日期，请先在名录中登记")
+            continue
+        if e in proposed:
+            problems.append(f"{person.name} 已在{center.name}任职")
+            continue
+        proposed[e] = (entry, person, None)
+        if entry.get("role") in ("director", "deputy"):
+            newly_leading.add(person.name)
+    if problems:
+        raise UserError("；".join(problems))
+    members = tuple(member_from(p, institutions.get(p.institution_id), entry, problems) for entry, p, _ in proposed.values())
+    host = institutions[center.host_institution_id].code
+    roster = Roster(center.specialty, host, members, str(data.get("size_justification") or ""))
+    reasons = check_change(roster, newly_leading, today, str(data.get("reason") or ""))
+    if reasons:
+        raise Refused(reasons)
+    reason = str(data["reason"])
+    for e in removed:
+        _end(session, entries[e][2], today, f"移出：{reason}")
+    for e, (entry, person, appointment) in proposed.items():
+        if appointment is not None and entry["role"] == appointment.role:
+            continue
+        term_end_day = appointment.term_end if appointment is not None else term_end(today)
+        if appointment is not None:
+            _end(session, appointment, today, f"职务调整：{reason}")
+        session.add(Appointment(center_id=center.id, person_id=person.id, role=entry["role"],
+                                group=entry.get("group") or "", group_role=entry.get("group_role") or "",
+                                term_start=today, term_end=term_end_day,
+                                department_head=bool(entry.get("department_head")),
+                                provincial_society_member=bool(entry.get("provincial_society_member")),
+                                title_exception=entry.get("title_exception") or ""))
+        session.add(RoleAssignment(person_id=person.id, role=CENTER_ROLE[entry["role"]], center_id=center.id))
+    session.flush()
+    return {"center": code, "removed": removed, "changed": sorted(newly_leading), "reason": reason}
+
+
+def _end(session: Session, appointment: Appointment, day: date, why: str) -> None:
+    appointment.ended_on, appointment.ended_reason = day, why
+    session.add(appointment)
+    role = session.exec(select(RoleAssignment).where(RoleAssignment.person_id == appointment.person_id,
+                                                     RoleAssignment.center_id == appointment.center_id,
+                                                     RoleAssignment.role == CENTER_ROLE[appointment.role])).first()
+    if role is not None:
+        session.delete(role)
+    session.flush()
