@@ -146,6 +146,41 @@ def cmd_meetings_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deaths_show(args: argparse.Namespace) -> int:
+    from qcflow.db import unit_of_work
+    from qcflow.deaths import open_detail
+
+    with unit_of_work() as session:
+        detail = open_detail(session, args.id, args.actor, "cli")
+    data = detail["data"]
+    lines = [f"死亡病例评审 #{detail['id']}  状态：{detail['state_label']}  医院：{data.get('hospital')}  "
+             f"病案号：{data.get('record_no')}",
+             f"入院 {data.get('admitted_on')}  死亡 {data.get('died_on')}  科室：{data.get('department')}  "
+             f"DRG：{data.get('drg')}  低风险：{'是' if data.get('low_risk') else '否'}  尸检：{'是' if data.get('autopsy') else '否'}",
+             f"主要诊断：{data.get('diagnosis')}"]
+    for e in detail["history"]:
+        lines.append(f"  {e['at']}  {e['actor']}  {e['action']}  {e['to']}  {e['comment']}")
+    _emit(args, detail, "\n".join(lines))
+    return 0
+
+
+def cmd_deaths_summary(args: argparse.Namespace) -> int:
+    from qcflow.db import unit_of_work
+    from qcflow.deaths import summary
+
+    with unit_of_work() as session:
+        result = summary(session)
+    head = "报告  已筛查  低风险  已评审  按时讨论  措施未落实  措施逾期"
+    lines = []
+    for title, rows in (("按质控中心", result["centers"]), ("按医院", result["hospitals"])):
+        lines.append(f"{title}：{head}")
+        for r in rows:
+            lines.append(f"  {r['name']}：{r['reported']}  {r['screened']}  {r['low_risk']}  {r['reviewed']}  "
+                         f"{r['discussed_on_time']}  {r['actions_open']}  {r['actions_overdue']}")
+    _emit(args, result, "\n".join(lines) if any(result.values()) else "暂无死亡病例")
+    return 0
+
+
 def cmd_center_list(args: argparse.Namespace) -> int:
     from qcflow.db import unit_of_work
     from qcflow.registry import center_rows
@@ -353,6 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add(me, "list", cmd_meetings_list, "列出会议和培训记录")
     sp.add_argument("--center")
     sp.add_argument("--year", type=int)
+    de = sub.add_parser("deaths", help="死亡病例评审").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    sp = add(de, "show", cmd_deaths_show, "查看病例详情（仅评审人、所在中心和卫健委；每次查看都记录在案）")
+    sp.add_argument("id", type=int)
+    sp.add_argument("--as", dest="actor", required=True, help="查看人邮箱")
+    add(de, "summary", cmd_deaths_summary, "按质控中心和医院统计报告、筛查、低风险、评审和措施落实情况")
     ce = sub.add_parser("center", help="质控中心名册").add_subparsers(dest="sub", required=True, parser_class=_Parser)
     add(ce, "list", cmd_center_list, "列出质控中心")
     add(ce, "show", cmd_center_show, "查看质控中心的人员、职务和任期").add_argument("code")

@@ -23,6 +23,13 @@ def _application(session: Session, case: Case, now: datetime) -> dict[str, Any]:
     return application_facts(session, case, now)
 
 
+def _death_review(session: Session, case: Case, now: datetime) -> dict[str, Any]:
+    from qcflow.deaths import review_facts
+
+    return review_facts(session, case, now)
+
+
 PROVIDERS: dict[str, Callable[[Session, Case, datetime], dict[str, Any]]] = {
     "application": _application,
+    "death_review": _death_review,
 }

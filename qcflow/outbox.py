@@ -41,6 +41,10 @@ def resolve(session: Session, case: Case, to: str) -> list[Recipient]:
         event = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.trigger == arg)
                              .order_by(CaseEvent.id.desc())).first()
         return people([event.actor_id] if event else [])
+    if kind == "assigned":
+        emails = [str(e).lower() for e in case.data.get("reviewers", [])]
+        rows = session.exec(select(Person).where(Person.email.in_(emails))).all() if emails else []
+        return [Recipient(p.email, p.name, p.id) for p in sorted(rows, key=lambda p: p.id)]
     if kind == "pending_experts":
         votes = case.data.get("votes", {})
         emails = [str(e).lower() for e in case.data.get("experts", [])]
@@ -69,7 +73,8 @@ def base_context(session: Session, workflow: Workflow, case: Case) -> dict[str, 
     center = session.get(Center, case.center_id) if case.center_id else None
     return {
         "commission_name": commission.name if commission else "卫生健康委员会",
-        "case_title": case.title,
+        # Y§22: a private case is named by its number only; the details stay behind the link.
+        "case_title": f"{workflow.label} #{case.id}" if workflow.private else case.title,
         "kind_label": workflow.label,
         "center_name": center.name if center else "",
         "state_label": workflow.state_label(case.state),

@@ -42,6 +42,7 @@ LADDERS: dict[str, Ladder] = {
         Ladder("document_review", "公文审核", "Y§18", (remind(1), escalate(2))),
         Ladder("periodic_report", "工作总结报送", "Y§17", (remind(7), remind(1), remind(0), escalate(3))),
         Ladder("expert_review", "专家评审", "Y§13", (remind(2), remind(0), escalate(1))),
+        Ladder("death_review", "死亡病例评审", "H5", (remind(1), remind(0), escalate(2))),
     )
 }
 

@@ -94,7 +94,7 @@ class DeadlineSpec:
     on_overdue: str = ""  # a system step fired once the due day has passed
 
 
-WHO_LABELS = {**ROLE_LABELS, "creator": "申请人本人"}
+WHO_LABELS = {**ROLE_LABELS, "creator": "申请人本人", "assigned": "指定的评审人"}
 
 
 def _as_list(found: "Optional[Reason] | list[Reason]") -> list[Reason]:
@@ -135,6 +135,7 @@ class Workflow:
         validate_new: Optional[Callable[[dict[str, Any]], list[Reason]]] = None,
         title_of: Callable[[dict[str, Any]], str] = lambda data: str(data.get("title") or ""),
         belongs_to_center: bool = True,
+        private: bool = False,
     ):
         self.kind = kind
         self.label = label
@@ -146,6 +147,7 @@ class Workflow:
         self.validate_new = validate_new or validate  # content a new case must have
         self.title_of = title_of
         self.belongs_to_center = belongs_to_center  # False: the case exists before its center does
+        self.private = private  # Y§22: mails carry only a number, and every opening is audited
         self.final = final
         self.final_hint = final_hint
         self.deadlines = deadlines
@@ -221,6 +223,8 @@ class Workflow:
         if t.system:
             return actor.is_system
         if "creator" in t.who and actor.person_id is not None and actor.person_id == case.created_by_id:
+            return True
+        if "assigned" in t.who and actor.person_id in case.facts.get("assigned_ids", ()):
             return True
         return any(actor.holds(role, case.center_id) for role in t.who)
 

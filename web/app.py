@@ -104,6 +104,10 @@ def show_task(request: Request, token: str) -> HTMLResponse:
         check = check_link(session, token)
         if not check.ok:
             return _problem(request, check, session)
+        if WORKFLOWS[check.case.kind].private and check.link.person_id is not None:
+            from qcflow.deaths import log_access
+
+            log_access(session, check.case.id, check.link.person_id, "web")  # Y§22: every opening
         return _page(request, "task.html", **_task_context(session, check), token=token, reasons=[], form={})
 
 

@@ -1,0 +1,68 @@
+"""Death-case reviews: the facts their rules need, audited reading (Y§22), and the picture of the work."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlmodel import Session, select
+
+from models import AccessLog, Case, Center, Institution, Person
+from qcflow import engine
+from qcflow.clock import local_date, utcnow
+from qcflow.queries import case_detail
+from states.death_review import WORKFLOW, may_read
+from states.rules import Reason, Refused
+
+
+def review_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
+    data = case.data
+    people = {p.email: p.id for p in session.exec(select(Person)).all()}  # emails a step may name
+    return {
+        "assigned_ids": {people[e] for e in (str(x).lower() for x in data.get("reviewers", [])) if e in people},
+        "action_owner_ids": {people[str(a.get("owner", "")).lower()] for a in data.get("actions", [])
+                             if isinstance(a, dict) and str(a.get("owner", "")).lower() in people},
+        "people": people,
+        "centers": {c.code: c.id for c in session.exec(select(Center).where(Center.status == "active"))},
+    }
+
+
+def open_detail(session: Session, case_id: int, email: str, channel: str) -> dict[str, Any]:
+    """A case's details for a person allowed to see them; the opening is written to the audit trail."""
+    person = engine.person_by_email(session, email)
+    case = engine.load_case(session, "death_review", case_id)
+    if not may_read(engine.view_of(session, case), engine.actor_of(session, person)):
+        raise Refused([Reason("Y§22", f"{person.name} 不是该病例的评审人、所在质控中心人员或卫健委人员，不能查看详情")])
+    log_access(session, case.id, person.id, channel)
+    return case_detail(session, case)
+
+
+def log_access(session: Session, case_id: int, person_id: int, channel: str) -> None:
+    session.add(AccessLog(case_id=case_id, person_id=person_id, channel=channel, at=utcnow()))
+    session.flush()
+
+
+def summary(session: Session, today: Optional[date] = None) -> dict[str, list[dict[str, Any]]]:
+    """Per center and per hospital: reported, low-risk, reviewed, discussed on time, actions open/overdue."""
+    today = today or local_date(utcnow())
+    centers = {c.id: c.name for c in session.exec(select(Center)).all()}
+    hospitals = {i.code: i.name for i in session.exec(select(Institution)).all()}
+    by_center: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_hospital: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    reviewed_states = set(list(WORKFLOW.states)[list(WORKFLOW.states).index("discussed"):])
+    for state, center_id, data in session.exec(select(Case.state, Case.center_id, Case.data)
+                                               .where(Case.kind == "death_review")):
+        counts = [by_hospital[hospitals.get(data.get("hospital"), data.get("hospital", ""))],
+                  by_center[centers.get(center_id, "（未分派）")]]
+        open_actions = [a for a in data.get("actions", []) if not a.get("evidence")] if state != "closed" else []
+        overdue = [a for a in open_actions if str(a.get("due", "9999")) < today.isoformat()]
+        for c in counts:
+            c["reported"] += 1
+            c["screened"] += state != "reported"
+            c["low_risk"] += bool(data.get("low_risk"))
+            c["reviewed"] += state in reviewed_states
+            c["discussed_on_time"] += bool(data.get("discussed_on_time"))
+            c["actions_open"] += len(open_actions)
+            c["actions_overdue"] += len(overdue)
+    as_rows = lambda table: [{"name": k, **v} for k, v in sorted(table.items())]  # noqa: E731
+    return {"centers": as_rows(by_center), "hospitals": as_rows(by_hospital)}
