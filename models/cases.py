@@ -16,6 +16,7 @@ class Case(SQLModel, table=True):
     kind: str = Field(index=True)
     state: str = Field(index=True)
     version: int = 1  # compare-and-set on every transition
+    round: int = 0  # bumped when the state changes (not on edits, uploads or votes): links follow rounds
     title: str
     center_id: Optional[int] = Field(default=None, foreign_key="center.id")
     created_by_id: Optional[int] = Field(default=None, foreign_key="person.id")  # None: opened by the system
@@ -83,7 +84,8 @@ class TaskLink(SQLModel, table=True):
     person_id: Optional[int] = Field(default=None, foreign_key="person.id")  # None: an outside recipient
     email: str
     purpose: str  # act: may decide; read: may only look
-    case_version: int  # a link is superseded once the case moves past this version
+    case_version: int  # the version the link was made for
+    case_round: int = 0  # a link is superseded once the case's state moves on (a new round)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     used_at: Optional[datetime] = None

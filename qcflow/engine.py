@@ -117,7 +117,8 @@ def _step(session: Session, workflow: Workflow, case: Case, actor: Actor, attemp
     transition = workflow.transitions[attempt.trigger]
     data = transition.apply(case.data, attempt.changes, actor) if attempt.changes else dict(case.data)
     title = workflow.title_of(data).strip() or case.title
-    values = {"state": after, "data": data, "title": title, "version": case.version + 1, "updated_at": now}
+    values = {"state": after, "data": data, "title": title, "version": case.version + 1, "updated_at": now,
+              "round": case.round + (after != before)}
     if "center" in attempt.changes and not workflow.belongs_to_center:  # e.g. a review assigned to a center
         values["center_id"] = session.exec(select(Center.id).where(Center.code == str(data["center"]))).one()
     moved = session.execute(

@@ -39,7 +39,7 @@ def make_link(session: Session, case: Case, email: str, person_id: Optional[int]
     token = f"{payload}.{_sign(payload)}"
     session.add(TaskLink(
         token_hash=_hash(token), case_id=case.id, person_id=person_id, email=email, purpose=purpose,
-        case_version=case.version, created_at=now, expires_at=now + timedelta(days=settings.link_ttl_days),
+        case_version=case.version, case_round=case.round, created_at=now, expires_at=now + timedelta(days=settings.link_ttl_days),
     ))
     return f"{settings.public_base_url.rstrip('/')}/t/{token}"
 
@@ -80,6 +80,7 @@ def check_link(session: Session, token: str, now: Optional[datetime] = None, loc
         return LinkCheck("used", link, case)
     if now > link.expires_at:
         return LinkCheck("expired", link, case)
-    if link.purpose == "act" and case.version != link.case_version:
+    # Edits, uploads and other experts' votes keep the state: the link stays good until it moves on.
+    if link.purpose == "act" and case.round != link.case_round:
         return LinkCheck("superseded", link, case)
     return LinkCheck("ok", link, case)

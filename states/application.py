@@ -69,6 +69,7 @@ def _materials_complete(case: CaseView, actor: Actor, attempt: Attempt) -> list[
 @needs_input
 def _experts_ok(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
     experts = attempt.changes.get("experts", case.data.get("experts", []))
+    experts = sorted({str(e).strip().lower() for e in experts}) if isinstance(experts, list) else experts
     pool = case.facts.get("expert_pool", {})
     host = case.data.get("host")
     reasons = []
@@ -110,8 +111,10 @@ def _vote_valid(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
 
 
 def record_vote(data: dict[str, Any], changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    # Runs before the guards see the vote: keep a malformed score as given, _vote_valid refuses it.
+    raw = str(changes.get("score", "")).strip()
     votes = dict(data.get("votes", {}))
-    votes[str(actor.person_id)] = {"name": actor.name, "score": int(str(changes.get("score", "0")).strip() or 0),
+    votes[str(actor.person_id)] = {"name": actor.name, "score": int(raw) if raw.lstrip("-").isdigit() else raw,
                                    "recommendation": changes.get("recommendation", "")}
     return {**data, "votes": votes}
 
@@ -132,6 +135,23 @@ def _quorum_reached(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[
     if quorum(votes, assigned, case.facts.get("review_deadline_passed", False)):
         return None
     return Reason("Y§13", f"专家评审尚未达到法定人数：已评审 {len(votes)}/{assigned} 位")
+
+
+def _still_unique(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
+    """Y§8 again at the decision: another application may have been approved meanwhile."""
+    reasons = []
+    if case.data.get("specialty") in case.facts.get("existing_specialties", set()):
+        reasons.append(Reason("Y§8", f"专业“{case.data.get('specialty')}”已设有本级质控中心（可能刚批准了另一份申请），不能再批准"))
+    if case.facts.get("center_code_taken"):
+        reasons.append(Reason("Y§8", f"中心代码“{case.data.get('center_code')}”已被使用"))
+    return reasons
+
+
+def assign_experts(data: dict[str, Any], changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    experts = changes.get("experts")
+    if isinstance(experts, list):
+        changes = {**changes, "experts": sorted({str(e).strip().lower() for e in experts})}
+    return {**data, **changes}
 
 
 def merge_materials(data: dict[str, Any], changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
@@ -161,7 +181,7 @@ WORKFLOW = Workflow(
         T("request_materials", ("materials_check",), "materials_requested", "要求补充材料", REVIEWERS, "Y§9",
           comment_required="要求补充材料须写明补充什么"),
         T("accept_materials", ("materials_check",), "expert_review", "材料齐全，提交专家评审", REVIEWERS, "Y§13",
-          takes_changes=True, guards=(_materials_complete, _experts_ok),
+          takes_changes=True, guards=(_materials_complete, _experts_ok), apply=assign_experts,
           inputs=(Input("experts", "评审专家邮箱（每行一位，至少 3 位，申请单位的专家须回避）", "lines"),)),
         T("review", ("expert_review",), "", "提交评审意见", ("expert",), "Y§13", takes_changes=True,
           apply=record_vote, comment_required="评审意见不能为空", guards=(_assigned_and_pending, _vote_valid),
@@ -170,7 +190,7 @@ WORKFLOW = Workflow(
                   Input("recommendation", "评审建议", "choice", tuple(RECOMMENDATIONS.items())))),
         T("close_review", ("expert_review",), "commission_decision", "专家评审结束", (), "Y§13", system=True,
           guards=(_quorum_reached,)),
-        T("approve", ("commission_decision",), "approved", "批准设置", REVIEWERS, "Y§13"),
+        T("approve", ("commission_decision",), "approved", "批准设置", REVIEWERS, "Y§13", guards=(_still_unique,)),
         T("reject", ("materials_check", "commission_decision"), "rejected", "不予设置", REVIEWERS, "Y§13",
           comment_required="不予设置须写明理由"),
         T("establish", ("approved",), "established", "设置完成", (), "Y§21", system=True),

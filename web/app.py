@@ -132,13 +132,13 @@ def _act(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
             result = case_engine.fire(
                 session, check.case.kind, check.case.id, decision, person=person,
                 comment=form.get("comment", ""), changes=_changes(check, decision, form),
-                expected_version=check.link.case_version,
+                expected_version=_seen_version(form, check),
             )
             labels = WORKFLOWS[result.case.kind].transitions
             done = [labels[trigger].label for trigger, _, _ in result.steps]
             if case_engine.choices(session, result.case, person):
                 # Still this person's turn (saved an edit, started a review): the link stays theirs.
-                check.link.case_version = result.case.version
+                check.link.case_version, check.link.case_round = result.case.version, result.case.round
                 session.add(check.link)
                 session.flush()
                 page = _page(request, "task.html", **_task_context(session, check), token=token, reasons=[],
@@ -161,6 +161,14 @@ def _act(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
             check = check_link(session, token)
             return _page(request, "problem.html", 409, title="事项已被他人处理", explanation=str(conflict),
                          case=case_detail(session, check.case) if check.case else None)
+
+
+def _seen_version(form: dict[str, str], check: LinkCheck) -> int:
+    """The version the page showed: acting on an older view of the case is a conflict."""
+    try:
+        return int(form.get("version", ""))
+    except ValueError:
+        return check.case.version
 
 
 def _deliver_quietly() -> None:
