@@ -60,8 +60,11 @@ def _problem(request: Request, check: LinkCheck, session: Session) -> HTMLRespon
 def _task_context(session: Session, check: LinkCheck) -> dict[str, Any]:
     link, case = check.link, check.case
     person = session.get(Person, link.person_id) if link.person_id else None
+    workflow = WORKFLOWS[case.kind]
     choices = case_engine.choices(session, case, person) if (person and link.purpose == "act") else []
-    fields = WORKFLOWS[case.kind].fields if any(c.takes_changes for c in choices) else {}
+    # A step that only changes content needs something to enter here (uploads go through the CLI).
+    choices = [c for c in choices if c.dest or c.inputs or workflow.fields]
+    fields = workflow.fields if any(c.takes_changes for c in choices) else {}
     return {"case": case_detail(session, case), "choices": choices, "person": person,
             "recipient": person.name if person else _outside_name(case, link.email),
             "insider": person is not None, "fields": fields}
