@@ -123,6 +123,11 @@ def _factors_given(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reaso
     return [Reason(RULE, f"因素类别“{k}”无效，应为：{'、'.join(FACTOR_CATEGORIES)}") for k in unknown]
 
 
+def record_factors(data: dict[str, Any], changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    factors = {k: v for k, v in (changes.get("factors") or {}).items() if v}
+    return {**data, "factors": factors}
+
+
 @needs_input
 def _actions_ok(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
     actions = attempt.changes.get("actions", case.data.get("actions")) or []
@@ -210,11 +215,16 @@ WORKFLOW = Workflow(
           inputs=(Input("center", "负责评审的质控中心代码"), Input("reviewers", "评审人邮箱（每行一位）", "lines"))),
         T("start_investigation", ("assigned",), "investigating", "开始调查", REVIEWERS, RULE),
         T("record_discussion", ("investigating",), "discussed", "登记死亡病例讨论", REVIEWERS, DISCUSSION_RULE,
-          takes_changes=True, apply=record_discussion, guards=(_discussion_complete,)),
+          takes_changes=True, apply=record_discussion, guards=(_discussion_complete,),
+          inputs=tuple(Input(f"discussion.{k}", label) for k, label in DISCUSSION_FIELDS.items())),
         T("record_analysis", ("discussed",), "analysed", "登记原因分析", REVIEWERS, RULE, takes_changes=True,
-          guards=(_factors_given,)),
+          guards=(_factors_given,), apply=record_factors,
+          inputs=tuple(Input(f"factors.{k}", f"{label}（每行一条，可空）", "lines") for k, label in FACTOR_CATEGORIES.items())),
         T("plan_actions", ("analysed",), "actions_planned", "提出改进措施", REVIEWERS, RULE, takes_changes=True,
-          apply=plan_actions, guards=(_actions_ok,)),
+          apply=plan_actions, guards=(_actions_ok,),
+          inputs=(Input("actions", "改进措施，每行一项。强度：" + "；".join(STRENGTHS.values()), "table",
+                        (("description", "措施内容"), ("owner", "负责人邮箱"), ("due", "完成期限 YYYY-MM-DD"),
+                         ("strength", "强度 stronger/intermediate/weaker"))),)),
         T("return_actions", ("actions_planned",), "analysed", "退回措施", COMMISSION, RULE,
           comment_required="退回措施须写明意见"),
         T("approve_actions", ("actions_planned",), "actions_approved", "批准措施", COMMISSION, RULE),

@@ -33,10 +33,10 @@ class Attempt:
 class Input:
     """Something a person enters with a step, beyond the comment (shown on the task page)."""
 
-    name: str
+    name: str  # a dotted name nests: discussion.date → {"discussion": {"date": ...}}
     label: str
-    kind: str = "text"  # text | number | choice | lines (one value per line, e.g. emails)
-    options: tuple[tuple[str, str], ...] = ()  # (value, label) for choice
+    kind: str = "text"  # text | number | choice | lines (one value per line) | table (one row per line)
+    options: tuple[tuple[str, str], ...] = ()  # (value, label) for choice; (column, label) for table
 
 
 @dataclass(frozen=True)

@@ -188,9 +188,24 @@ def _changes(check: LinkCheck, decision: str, form: dict[str, str]) -> dict[str,
         return {}
     changes: dict[str, Any] = {k: form[k] for k in workflow.fields if k in form and form[k] != check.case.data.get(k)}
     for item in transition.inputs:
-        value = form.get(f"{decision}.{item.name}", "")
-        changes[item.name] = [v.strip() for v in value.splitlines() if v.strip()] if item.kind == "lines" else value
+        value = _entered(item, form.get(f"{decision}.{item.name}", ""))
+        head, _, rest = item.name.partition(".")
+        if rest:
+            changes.setdefault(head, {})[rest] = value
+        else:
+            changes[head] = value
     return changes
+
+
+def _entered(item, value: str) -> Any:
+    """A form field as the step expects it: lines become a list, table rows become dicts (split on |)."""
+    lines = [v.strip() for v in value.splitlines() if v.strip()]
+    if item.kind == "lines":
+        return lines
+    if item.kind == "table":
+        columns = [c for c, _ in item.options]
+        return [dict(zip(columns, (cell.strip() for cell in line.replace("｜", "|").split("|")))) for line in lines]
+    return value
 
 
 @app.get("/due", response_class=HTMLResponse)
