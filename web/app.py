@@ -224,6 +224,16 @@ def due(request: Request, center: str = "", late: bool = False) -> HTMLResponse:
                  late_count=sum(r["late"] for r in rows))
 
 
+@app.get("/deaths", response_class=HTMLResponse)
+def deaths_summary(request: Request) -> HTMLResponse:
+    """Counts only: reported, screened, low-risk, reviewed, on time, actions open and overdue."""
+    from qcflow.deaths import summary
+
+    with unit_of_work() as session:
+        result = summary(session)
+    return _page(request, "deaths.html", result=result)
+
+
 @app.get("/mailbox", response_class=HTMLResponse)
 def mailbox(request: Request) -> HTMLResponse:
     from notifications.sink import list_messages

@@ -88,3 +88,12 @@ def test_a_low_risk_death_is_reviewed_to_closed_from_the_emailed_links(site):  #
     close = link_in(_nth(mailbox, COMMISSION, f"死亡病例评审 #{case_id}", 2))
     assert httpx.post(close, data={"decision": "close"}).status_code == 200
     assert _state(case_id) == "closed"
+
+
+def test_the_summary_page_shows_counts_only(site):  # noqa: F811
+    base, _ = site
+    with unit_of_work() as s:
+        case = engine.create_case(s, "death_review", COMMISSION, {"title": "死亡病例 QCH1", **DEATH})
+        engine.fire_as_system(s, case, "screen")
+    page = httpx.get(f"{base}/deaths")
+    assert page.status_code == 200 and "青川市第一人民医院" in page.text and "BA-0001" not in page.text
