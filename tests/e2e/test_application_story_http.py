@@ -11,14 +11,12 @@ from __future__ import annotations
 import calendar
 import logging
 import re
-import threading
 import time
 from datetime import date, timedelta
 from typing import Optional
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from sqlmodel import select
 
@@ -28,10 +26,9 @@ from qcflow import engine
 from qcflow.applications import attach_file
 from qcflow.clock import as_of_moment, local_date, utcnow
 from qcflow.db import unit_of_work
-from qcflow.settings import get_settings
 from states.rules import Refused
 from tests.helpers import REVIEWER, ROOT
-from tests.smtp import SmtpServer, free_port, link_in, parts
+from tests.smtp import SmtpServer, link_in, parts
 
 pytestmark = pytest.mark.db
 
@@ -44,26 +41,6 @@ SLOTS = ("license", "letter_1", "letter_2", "letter_3", "letter_4", "letter_5", 
 CONFLICT = "专家 白敬之 来自申请单位，须回避（利益冲突），请另选专家（Y§13）"
 
 
-@pytest.fixture
-def site(demo, monkeypatch):
-    """The web app on a real port, mailing to a real SMTP server; yields (base_url, mailbox)."""
-    port = free_port()
-    with SmtpServer() as mailbox:
-        monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("QCFLOW_SMTP_PORT", str(mailbox.port))
-        monkeypatch.setenv("QCFLOW_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
-        get_settings.cache_clear()
-        from web.app import app
-
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}", mailbox
-        server.should_exit = True
-        thread.join(5)
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from notifications.delivery import deliver
 from qcflow import engine
 from qcflow.db import unit_of_work
 from states.rules import Refused
-from tests.e2e.test_document_story_http import site  # noqa: F401  (the fixture)
 from tests.integration.test_death_review import COMMISSION, DEATH, DEPUTY, DIRECTOR, DISCUSSION
 from tests.smtp import link_in, parts
 
@@ -33,7 +32,7 @@ def _state(case_id: int) -> str:
         return s.get(Case, case_id).state
 
 
-def test_a_low_risk_death_is_reviewed_to_closed_from_the_emailed_links(site):  # noqa: F811
+def test_a_low_risk_death_is_reviewed_to_closed_from_the_emailed_links(site):
     base, mailbox = site
     with unit_of_work() as s:
         case = engine.create_case(s, "death_review", COMMISSION, {"title": "死亡病例 QCH1", **DEATH})
@@ -90,7 +89,7 @@ def test_a_low_risk_death_is_reviewed_to_closed_from_the_emailed_links(site):  #
     assert _state(case_id) == "closed"
 
 
-def test_the_summary_page_shows_counts_only(site):  # noqa: F811
+def test_the_summary_page_shows_counts_only(site):
     base, _ = site
     with unit_of_work() as s:
         case = engine.create_case(s, "death_review", COMMISSION, {"title": "死亡病例 QCH1", **DEATH})

@@ -1,46 +1,23 @@
 """The foundation story over real HTTP, with emails received by a real SMTP server on 127.0.0.1."""
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
 import httpx
 import pytest
-import uvicorn
 from sqlmodel import select
 
 from models import Case, TaskLink
 from notifications.delivery import deliver
 from qcflow.clock import local_date, utcnow
 from qcflow.db import unit_of_work
-from qcflow.settings import get_settings
 from tests.helpers import LEADER, REVIEWER, REVIEWER2, SECRETARY, fire, new_document
-from tests.smtp import SmtpServer, free_port, link_in, parts
+from tests.smtp import link_in, parts
 
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture
-def site(demo, monkeypatch):
-    """The web app on a real port, mailing to a real SMTP server; yields (base_url, mailbox)."""
-    port = free_port()
-    with SmtpServer() as mailbox:
-        monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("QCFLOW_SMTP_PORT", str(mailbox.port))
-        monkeypatch.setenv("QCFLOW_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
-        get_settings.cache_clear()
-        from web.app import app
-
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}", mailbox
-        server.should_exit = True
-        thread.join(5)
 
 
 def _state(case_id: int) -> tuple[str, int]:
