@@ -146,6 +146,44 @@ def cmd_meetings_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deaths_import(args: argparse.Namespace) -> int:
+    from models import Institution
+    from qcflow import engine
+    from qcflow.db import get_engine, unit_of_work
+    from qcflow.deaths_import import import_file
+    from states.death_review import may_import
+    from states.rules import Refused
+
+    with unit_of_work() as session:
+        person = engine.person_by_email(session, args.actor)
+        actor = engine.actor_of(session, person)
+        own = session.get(Institution, person.institution_id) if person.institution_id else None
+        reasons = may_import(actor.holds("commission_reviewer"), own.code if own else None, args.hospital)
+    if reasons:
+        raise Refused(reasons)
+
+    def progress(rows: int) -> None:
+        if not args.json:
+            print(f"  已读取 {rows} 行……", file=sys.stderr, flush=True)
+
+    report = import_file(get_engine(), Path(args.file), args.hospital, args.actor, args.mapping, progress)
+    payload = {"read": report.read, "created": report.created, "duplicates": report.duplicates,
+               "refused": report.refused, "low_risk": report.low_risk,
+               "errors": [str(e) for e in report.errors], "unknown_headers": report.unknown_headers}
+    _emit(args, payload, "\n".join(report.lines()))
+    return 0 if not report.refused else EXIT_REFUSED
+
+
+def cmd_deaths_drg(args: argparse.Namespace) -> int:
+    from qcflow.db import unit_of_work
+    from qcflow.deaths_import import load_low_risk_groups
+
+    with unit_of_work() as session:
+        count = load_low_risk_groups(session, Path(args.file), args.year)
+    _emit(args, {"year": args.year, "groups": count}, f"{args.year} 年低风险 DRG 组已导入：{count} 组")
+    return 0
+
+
 def cmd_deaths_show(args: argparse.Namespace) -> int:
     from qcflow.db import unit_of_work
     from qcflow.deaths import open_detail
@@ -389,6 +427,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--center")
     sp.add_argument("--year", type=int)
     de = sub.add_parser("deaths", help="死亡病例评审").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    sp = add(de, "import", cmd_deaths_import, "从医院导出的 CSV/XLSX 批量导入死亡病例（姓名、身份证号不落库）")
+    sp.add_argument("file")
+    sp.add_argument("--hospital", required=True, help="医院代码（名录 institutions 中的 code）")
+    sp.add_argument("--as", dest="actor", required=True, help="导入人邮箱")
+    sp.add_argument("--mapping", help="表头对照文件（YAML：表头: 字段）")
+    drg = de.add_parser("drg", help="低风险 DRG 组").add_subparsers(dest="what", required=True, parser_class=_Parser)
+    sp = add(drg, "load", cmd_deaths_drg, "导入某年的低风险 DRG 组名单（CSV 或 YAML）")
+    sp.add_argument("file")
+    sp.add_argument("--year", type=int, required=True)
     sp = add(de, "show", cmd_deaths_show, "查看病例详情（仅评审人、所在中心和卫健委；每次查看都记录在案）")
     sp.add_argument("id", type=int)
     sp.add_argument("--as", dest="actor", required=True, help="查看人邮箱")

@@ -198,7 +198,7 @@ def parse_date(value: Any) -> Optional[date]:
             try:
                 return date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
-                raise _Bad("不是有效的日期（没有这一天）；请核对年、月、日") from None
+                raise _Bad("不是有效的日期（没有这个月份或这一天）；请核对年、月、日") from None
     raise _Bad(f"不是可识别的日期；{DATE_HINT}")
 
 
@@ -261,18 +261,18 @@ def parse_row(values_by_field: Mapping[str, Any], row_number: int, *,
 
     record_no = _record_no(values_by_field.get("record_no"))
     if not record_no:
-        bad("record_no", "病案号为空；每一行都必须填写病案号")
+        bad("record_no", "为空；每一行都必须填写病案号")
     admitted_on = read("admitted_on", parse_date)
     died_on = read("died_on", parse_date)
     if died_on is None and not any(e.field == "died_on" for e in errors):
-        bad("died_on", f"死亡日期为空；{DATE_HINT}")
+        bad("died_on", f"为空；每一行都必须填写死亡日期，{DATE_HINT}")
     if died_on is not None:
         if died_on > today:
-            bad("died_on", "死亡日期晚于今天；请核对年份")
+            bad("died_on", "晚于今天；请核对年份")
         elif admitted_on is not None and died_on < admitted_on:
-            bad("died_on", "死亡日期早于入院日期；请核对这两个日期")
+            bad("died_on", "早于入院日期；请核对入院日期和死亡日期")
     if admitted_on is not None and admitted_on > today:
-        bad("admitted_on", "入院日期晚于今天；请核对年份")
+        bad("admitted_on", "晚于今天；请核对年份")
     autopsy = read("autopsy", parse_flag, False)
     low_risk = read("low_risk", parse_flag, None)
     grade = read("adverse_grade", parse_grade)

@@ -65,6 +65,22 @@ def may_read(case: CaseView, actor: Actor) -> bool:
                                               CENTER_LEADS + ("center_member",))
 
 
+def may_import(is_commission: bool, own_hospital: Optional[str], hospital: str) -> list[Reason]:
+    """A hospital reports its own deaths; the commission may import for any hospital."""
+    if is_commission or own_hospital == hospital:
+        return []
+    return [Reason("Y§22", f"只能导入本单位的死亡病例（您的单位：{own_hospital or '未登记'}，文件所属：{hospital}）")]
+
+
+def assign(data: dict[str, Any], changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """Assignment names the center and reviewers; the discussion falls due a week after death."""
+    out = {**data, **changes}
+    if not out.get("discussion_due") and out.get("died_on"):
+        due = date.fromordinal(date.fromisoformat(str(out["died_on"])).toordinal() + DISCUSSION_DAYS.value)
+        out["discussion_due"] = due.isoformat()
+    return out
+
+
 def _not_low_risk(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
     if case.data.get("low_risk"):
         return Reason(RULE, "低风险组死亡病例必须开展评审，不能以“无需评审”结案")
@@ -211,7 +227,7 @@ WORKFLOW = Workflow(
         T("close_no_review", ("screened",), "closed_no_review", "无需评审", COMMISSION, RULE,
           comment_required="“无需评审”须写明理由", guards=(_not_low_risk,)),
         T("assign", ("screened",), "assigned", "分派评审", COMMISSION, RULE, takes_changes=True,
-          guards=(_assignment_ok,),
+          guards=(_assignment_ok,), apply=assign,
           inputs=(Input("center", "负责评审的质控中心代码"), Input("reviewers", "评审人邮箱（每行一位）", "lines"))),
         T("start_investigation", ("assigned",), "investigating", "开始调查", REVIEWERS, RULE),
         T("record_discussion", ("investigating",), "discussed", "登记死亡病例讨论", REVIEWERS, DISCUSSION_RULE,

@@ -101,3 +101,21 @@ def test_outbox_deliver_sends_to_the_configured_server(qcflow):
         report = json.loads(_ok(qcflow("--json", "outbox", "deliver", extra_env=env)).stdout)
         assert report["sent"] == 3 and len(smtp.messages) == 3
         assert "已发送 0 封" in _ok(qcflow("outbox", "deliver", extra_env=env)).stdout
+
+
+def test_deaths_import_reports_per_row_errors_and_is_idempotent(qcflow):
+    _ok(qcflow("init"))
+    _ok(qcflow("directory", "load", "demo/directory.yaml"))
+    _ok(qcflow("deaths", "drg", "load", "demo/deaths/low_risk_drg_2026.csv", "--year", "2026"))
+    args = ("deaths", "import", "demo/deaths/sample_deaths.csv", "--hospital", "QCH1", "--as",
+            "reviewer@wjw.qingchuan.example")
+    first = qcflow("--json", *args)
+    assert first.returncode == 2  # some rows were refused: the exit code says so
+    report = json.loads(first.stdout)
+    assert (report["read"], report["created"], report["refused"]) == (300, 282, 8)
+    assert any("第 32 行" in e for e in report["errors"])
+    again = json.loads(qcflow("--json", *args).stdout)
+    assert again["created"] == 0 and again["duplicates"] == 292
+    other = qcflow("deaths", "import", "demo/deaths/sample_deaths.csv", "--hospital", "QCH1",
+                   "--as", "secretary@nurs.qingchuan.example")
+    assert other.returncode == 2 and "只能导入本单位的死亡病例" in other.stderr
