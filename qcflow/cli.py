@@ -146,11 +146,10 @@ def cmd_meetings_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_deaths_import(args: argparse.Namespace) -> int:
+def _check_may_import(args: argparse.Namespace) -> None:
     from models import Institution
     from qcflow import engine
-    from qcflow.db import get_engine, unit_of_work
-    from qcflow.deaths_import import import_file
+    from qcflow.db import unit_of_work
     from states.death_review import may_import
     from states.rules import Refused
 
@@ -162,6 +161,13 @@ def cmd_deaths_import(args: argparse.Namespace) -> int:
     if reasons:
         raise Refused(reasons)
 
+
+def cmd_deaths_import(args: argparse.Namespace) -> int:
+    from qcflow.db import get_engine
+    from qcflow.deaths_import import import_file
+
+    _check_may_import(args)
+
     def progress(rows: int) -> None:
         if not args.json:
             print(f"  已读取 {rows} 行……", file=sys.stderr, flush=True)
@@ -171,6 +177,17 @@ def cmd_deaths_import(args: argparse.Namespace) -> int:
                "refused": report.refused, "low_risk": report.low_risk,
                "errors": [str(e) for e in report.errors], "unknown_headers": report.unknown_headers}
     _emit(args, payload, "\n".join(report.lines()))
+    return 0 if not report.refused else EXIT_REFUSED
+
+
+def cmd_deaths_report(args: argparse.Namespace) -> int:
+    from qcflow.db import get_engine
+    from qcflow.deaths_import import report_one
+
+    _check_may_import(args)
+    report = report_one(get_engine(), _read_data(args.data), args.hospital, args.actor)
+    _emit(args, {"created": report.created, "duplicates": report.duplicates, "refused": report.refused,
+                 "low_risk": report.low_risk, "errors": [str(e) for e in report.errors]}, "\n".join(report.lines()))
     return 0 if not report.refused else EXIT_REFUSED
 
 
@@ -432,6 +449,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--hospital", required=True, help="医院代码（名录 institutions 中的 code）")
     sp.add_argument("--as", dest="actor", required=True, help="导入人邮箱")
     sp.add_argument("--mapping", help="表头对照文件（YAML：表头: 字段）")
+    sp = add(de, "report", cmd_deaths_report, "报告一例死亡病例（与批量导入相同的检查和脱敏）")
+    sp.add_argument("--hospital", required=True, help="医院代码")
+    sp.add_argument("--as", dest="actor", required=True, help="报告人邮箱")
+    sp.add_argument("--data", required=True, help="YAML：病案号、入院日期、死亡日期、科室、主要诊断、DRG分组、是否尸检……")
     drg = de.add_parser("drg", help="低风险 DRG 组").add_subparsers(dest="what", required=True, parser_class=_Parser)
     sp = add(drg, "load", cmd_deaths_drg, "导入某年的低风险 DRG 组名单（CSV 或 YAML）")
     sp.add_argument("file")

@@ -155,6 +155,27 @@ def import_file(session_factory_or_engine: SessionSource, path: Union[str, Path]
     return report
 
 
+def report_one(engine_or_factory: SessionSource, values: dict[str, Any], hospital_code: str, actor_email: str,
+               **kwargs: Any) -> ImportReport:
+    """One death reported by form: the same checks, pseudonymization and screening as a file.
+
+    `values` uses the file's headers (病案号, 死亡日期, …) or the field names (record_no, died_on, …)."""
+    import csv
+    import tempfile
+
+    from states.death_intake import DEFAULT_HEADERS
+
+    header_of = {field: header for header, field in DEFAULT_HEADERS.items() if field}
+    row = {header_of.get(k, k): "" if v is None else str(v) for k, v in values.items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "form.csv"
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(list(row))
+            writer.writerow(list(row.values()))
+        return import_file(engine_or_factory, path, hospital_code, actor_email, **kwargs)
+
+
 def load_mapping(path: Union[str, Path]) -> dict[str, Optional[str]]:
     """A YAML file {header in the file: field (or the usual Chinese label; null: ignore the column)},
     added to the default headers."""

@@ -119,3 +119,17 @@ def test_deaths_import_reports_per_row_errors_and_is_idempotent(qcflow):
     other = qcflow("deaths", "import", "demo/deaths/sample_deaths.csv", "--hospital", "QCH1",
                    "--as", "secretary@nurs.qingchuan.example")
     assert other.returncode == 2 and "只能导入本单位的死亡病例" in other.stderr
+
+
+def test_one_death_reported_by_form_is_pseudonymized_and_counted_once(qcflow, tmp_path):
+    _ok(qcflow("init"))
+    _ok(qcflow("directory", "load", "demo/directory.yaml"))
+    form = tmp_path / "death.yaml"
+    form.write_text("病案号: F-001\n入院日期: 2026-11-01\n死亡日期: 2026-11-03\n科室: 心内科\n"
+                    "主要诊断: 急性心肌梗死\n患者姓名: 测试患者X\n身份证号: 999999199001010011\n", encoding="utf-8")
+    args = ("--json", "deaths", "report", "--hospital", "QCH1", "--as", "reviewer@wjw.qingchuan.example",
+            "--data", str(form))
+    assert json.loads(_ok(qcflow(*args)).stdout)["created"] == 1
+    assert json.loads(_ok(qcflow(*args)).stdout)["duplicates"] == 1
+    shown = _ok(qcflow("--json", "deaths", "show", "1", "--as", "reviewer@wjw.qingchuan.example")).stdout
+    assert "F-001" in shown and "测试患者X" not in shown and "999999199001010011" not in shown
