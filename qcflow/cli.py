@@ -225,13 +225,14 @@ def cmd_deaths_summary(args: argparse.Namespace) -> int:
 
     with unit_of_work() as session:
         result = summary(session)
-    head = "报告  已筛查  低风险  已评审  按时讨论  措施未落实  措施逾期"
+    head = "报告  已筛查  低风险  已评审  7日内讨论  5个工作日内讨论  措施未落实  措施逾期"
     lines = []
     for title, rows in (("按质控中心", result["centers"]), ("按医院", result["hospitals"])):
         lines.append(f"{title}：{head}")
         for r in rows:
             lines.append(f"  {r['name']}：{r['reported']}  {r['screened']}  {r['low_risk']}  {r['reviewed']}  "
-                         f"{r['discussed_on_time']}  {r['actions_open']}  {r['actions_overdue']}")
+                         f"{r['discussed_on_time']}  {r['discussed_within_5_working_days']}  {r['actions_open']}  "
+                         f"{r['actions_overdue']}")
     _emit(args, result, "\n".join(lines) if any(result.values()) else "暂无死亡病例")
     return 0
 

@@ -44,7 +44,11 @@ def log_access(session: Session, case_id: int, person_id: int, channel: str) -> 
 
 def summary(session: Session, today: Optional[date] = None) -> dict[str, list[dict[str, Any]]]:
     """Per center and per hospital: reported, low-risk, reviewed, discussed on time, actions open/overdue."""
+    from qcflow.calendar import calendar_for
+    from states.death_review import DISCUSSION_WORKING_DAYS_INDICATOR
+
     today = today or local_date(utcnow())
+    calendar = calendar_for(session)
     centers = {c.id: c.name for c in session.exec(select(Center)).all()}
     hospitals = {i.code: i.name for i in session.exec(select(Institution)).all()}
     by_center: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -56,12 +60,18 @@ def summary(session: Session, today: Optional[date] = None) -> dict[str, list[di
                   by_center[centers.get(center_id, "（未分派）")]]
         open_actions = [a for a in data.get("actions", []) if not a.get("evidence")] if state != "closed" else []
         overdue = [a for a in open_actions if str(a.get("due", "9999")) < today.isoformat()]
+        held = (data.get("discussion") or {}).get("date")
+        # The 2025 monitoring indicator counts discussions within 5 working days of death.
+        within_indicator = bool(held) and calendar.working_days_between(
+            date.fromisoformat(str(data["died_on"])), date.fromisoformat(str(held))) <= \
+            DISCUSSION_WORKING_DAYS_INDICATOR.value
         for c in counts:
             c["reported"] += 1
             c["screened"] += state != "reported"
             c["low_risk"] += bool(data.get("low_risk"))
             c["reviewed"] += state in reviewed_states
             c["discussed_on_time"] += bool(data.get("discussed_on_time"))
+            c["discussed_within_5_working_days"] += within_indicator
             c["actions_open"] += len(open_actions)
             c["actions_overdue"] += len(overdue)
     as_rows = lambda table: [{"name": k, **v} for k, v in sorted(table.items())]  # noqa: E731

@@ -79,6 +79,8 @@ def test_a_low_risk_death_is_reviewed_to_closed(case_id):
         picture = summary(s)
     card = next(r for r in picture["centers"] if "心血管" in r["name"])
     assert (card["reported"], card["low_risk"], card["reviewed"], card["discussed_on_time"]) == (1, 1, 1, 1)
+    # died Thursday 11-05, discussed Tuesday 11-10: 6, 9 and 10 November are 3 working days
+    assert card["discussed_within_5_working_days"] == 1
 
 
 def test_only_reviewers_the_center_and_the_commission_read_details_and_each_opening_is_logged(case_id):
