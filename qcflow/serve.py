@@ -3,6 +3,7 @@ server with its scheduler, and the deployments from prefect.yaml."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -39,16 +40,36 @@ def _start_web(host: str, port: int):
     return server
 
 
+def _die_with_parent() -> None:
+    """Linux: the Prefect server child gets SIGTERM if `qcflow serve` dies without cleaning up."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _start_prefect_server(port: int) -> subprocess.Popen:
     # The ephemeral API that Prefect starts on its own runs no scheduler: cron runs never appear.
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "true"}
     env.pop("PREFECT_API_URL", None)
     return subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a service manager, `kill`) stops like Ctrl+C, so the children are stopped too."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def serve(demo: bool = False, with_prefect: bool = True) -> int:
     started = time.monotonic()
+    _stop_on_sigterm()
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))

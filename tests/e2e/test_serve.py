@@ -67,3 +67,27 @@ def test_serve_demo_shows_the_waiting_mail_and_registers_the_schedules(db_url, t
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_stopping_serve_stops_its_prefect_server(db_url, tmp_path):
+    web, sink, prefect = free_port(), free_port(), free_port()
+    env = {**os.environ, "QCFLOW_DATABASE_URL": db_url, "QCFLOW_DATA_DIR": str(tmp_path / "data"),
+           "QCFLOW_WEB_PORT": str(web), "QCFLOW_SINK_PORT": str(sink), "QCFLOW_PREFECT_PORT": str(prefect),
+           "PREFECT_HOME": str(tmp_path / "prefect")}
+    env.pop("QCFLOW_SMTP_HOST", None)
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "qcflow", "serve"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait(f"http://127.0.0.1:{prefect}/api/health", 90, proc)
+    finally:
+        proc.terminate()  # SIGTERM, as a service manager stops it
+        proc.wait(30)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{prefect}/api/health", timeout=1)
+        except httpx.HTTPError:
+            return
+        time.sleep(0.5)
+    raise AssertionError("the Prefect server outlived qcflow serve")
