@@ -38,11 +38,12 @@ def sync(session: Session, workflow: Workflow, case: Case, now: datetime,
     for spec in workflow.deadlines:
         open_row = session.exec(select(Deadline).where(
             Deadline.case_id == case.id, Deadline.step == spec.step, Deadline.closed_at.is_(None))).first()
-        if case.state in spec.states and open_row is None:
+        applies = spec.applies(case.state, case.data)
+        if applies and open_row is None:
             calendar = calendar or calendar_for(session)
             due = due_day_for(spec, case, local_date(now), calendar)
             session.add(Deadline(case_id=case.id, step=spec.step, opened_at=now, due_at=end_of_local_day(due)))
-        elif case.state not in spec.states and open_row is not None:
+        elif not applies and open_row is not None:
             open_row.closed_at = now
             session.add(open_row)
     session.flush()

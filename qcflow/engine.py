@@ -135,6 +135,8 @@ def _step(session: Session, workflow: Workflow, case: Case, actor: Actor, attemp
     notify_all(session, workflow, case, transition.notify)
     if after != before:
         _entered(session, workflow, case, now, result)
+    elif attempt.changes:
+        deadlines.sync(session, workflow, case, now)  # content can open or close a deadline too
     if transition.then and not workflow.check(view_of(session, case, now), SYSTEM, Attempt(transition.then)):
         _step(session, workflow, case, SYSTEM, Attempt(transition.then), now, result)
 

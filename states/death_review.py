@@ -118,6 +118,40 @@ def _discussion_complete(case: CaseView, actor: Actor, attempt: Attempt) -> list
     return reasons
 
 
+@needs_input
+def _autopsy_report_date(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
+    try:
+        reported = date.fromisoformat(str(attempt.changes.get("autopsy_report_on", "")))
+    except ValueError:
+        return Reason(DISCUSSION_RULE, "请填写尸检报告日期（格式 YYYY-MM-DD）")
+    if reported < date.fromisoformat(str(case.data.get("died_on"))):
+        return Reason(DISCUSSION_RULE, "尸检报告日期早于死亡日期")
+    return None
+
+
+def record_autopsy(data: dict[str, Any], changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """An autopsy report calls for a second discussion within a week of the report."""
+    reported = date.fromisoformat(str(changes["autopsy_report_on"]))
+    due = date.fromordinal(reported.toordinal() + DISCUSSION_DAYS.value)
+    return {**data, "autopsy": True, "autopsy_report_on": reported.isoformat(), "rediscussion_due": due.isoformat()}
+
+
+@needs_input
+def _rediscussion_complete(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
+    record = attempt.changes.get("rediscussion", {})
+    missing = [label for key, label in DISCUSSION_FIELDS.items() if not str(record.get(key) or "").strip()]
+    reasons = [Reason(DISCUSSION_RULE, f"尸检后再次讨论的记录缺少：{'、'.join(missing)}")] if missing else []
+    if not case.data.get("autopsy_report_on"):
+        reasons.append(Reason(DISCUSSION_RULE, "尚未登记尸检报告，无需再次讨论"))
+    return reasons
+
+
+def _rediscussed_if_autopsy(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
+    if case.data.get("autopsy_report_on") and not case.data.get("rediscussion"):
+        return Reason(DISCUSSION_RULE, "有尸检报告的病例须在报告后 1 周内再次讨论，登记后才能结案")
+    return None
+
+
 def record_discussion(data: dict[str, Any], changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
     record = {**data.get("discussion", {}), **changes.get("discussion", {})}
     out = {**data, "discussion": record}
@@ -211,6 +245,8 @@ def _verifier_is_not_an_owner(case: CaseView, actor: Actor, attempt: Attempt) ->
 
 
 T = Transition
+AFTER_ASSIGNMENT = ("assigned", "investigating", "discussed", "analysed", "actions_planned", "actions_approved",
+                    "follow_up", "verified")
 WORKFLOW = Workflow(
     kind="death_review",
     label="死亡病例评审",
@@ -250,7 +286,13 @@ WORKFLOW = Workflow(
           inputs=(Input("action", "措施序号", "number"), Input("evidence", "落实证据"))),
         T("verify", ("follow_up",), "verified", "核实落实", COMMISSION + REVIEWERS, RULE,
           guards=(_every_action_evidenced, _verifier_is_not_an_owner)),
-        T("close", ("verified",), "closed", "结案", COMMISSION, RULE),
+        T("record_autopsy_report", AFTER_ASSIGNMENT, "", "登记尸检报告", REVIEWERS, DISCUSSION_RULE,
+          takes_changes=True, apply=record_autopsy, guards=(_autopsy_report_date,),
+          inputs=(Input("autopsy_report_on", "尸检报告日期 YYYY-MM-DD"),)),
+        T("record_rediscussion", AFTER_ASSIGNMENT, "", "登记尸检后再次讨论", REVIEWERS, DISCUSSION_RULE,
+          takes_changes=True, guards=(_rediscussion_complete,),
+          inputs=tuple(Input(f"rediscussion.{k}", label) for k, label in DISCUSSION_FIELDS.items())),
+        T("close", ("verified",), "closed", "结案", COMMISSION, RULE, guards=(_rediscussed_if_autopsy,)),
         T("reopen", ("closed",), "investigating", "重新调查", COMMISSION, RULE, comment_required="重新调查须写明原因"),
     ],
     on_enter={
@@ -264,6 +306,9 @@ WORKFLOW = Workflow(
         DeadlineSpec("discussion", "死亡病例讨论", ("assigned", "investigating"), assignee="assigned",
                      escalate_to="role:commission_reviewer", rule=DISCUSSION_RULE, ladder="death_review",
                      due_field="discussion_due"),
+        DeadlineSpec("rediscussion", "尸检后再次讨论", AFTER_ASSIGNMENT, assignee="assigned",
+                     escalate_to="role:commission_reviewer", rule=DISCUSSION_RULE, ladder="death_review",
+                     due_field="rediscussion_due", requires="autopsy_report_on", done_when="rediscussion"),
         DeadlineSpec("actions", "措施落实", ("actions_approved", "follow_up"), assignee="assigned",
                      escalate_to="role:commission_reviewer", rule=RULE, ladder="death_review",
                      due_field="actions_due"),

@@ -92,6 +92,12 @@ class DeadlineSpec:
     working_days: int = 0
     due_field: str = ""
     on_overdue: str = ""  # a system step fired once the due day has passed
+    requires: str = ""  # open only once the case's content has this field (e.g. an autopsy report date)
+    done_when: str = ""  # closed once the case's content has this field (e.g. the second discussion)
+
+    def applies(self, state: str, data: dict[str, Any]) -> bool:
+        return (state in self.states and (not self.requires or bool(data.get(self.requires)))
+                and not (self.done_when and data.get(self.done_when)))
 
 
 WHO_LABELS = {**ROLE_LABELS, "creator": "申请人本人", "assigned": "指定的评审人"}
@@ -196,10 +202,11 @@ class Workflow:
             reasons.append(Reason(t.rule, t.comment_required))
         if attempt.changes and not t.takes_changes:
             reasons.append(Reason(t.rule, f"“{t.label}”时不能修改内容"))
-        if attempt.changes and t.takes_changes and t.complete:
-            reasons.extend(self.validate(t.apply(case.data, attempt.changes, actor)))
         for guard in t.guards:
             reasons.extend(_as_list(guard(case, actor, attempt)))
+        # `apply` may assume what the guards checked (a date, a number): only apply what they passed.
+        if attempt.changes and t.takes_changes and t.complete and not reasons:
+            reasons.extend(self.validate(t.apply(case.data, attempt.changes, actor)))
         return reasons
 
     def next_state(self, case: CaseView, actor: Actor, attempt: Attempt) -> str:

@@ -105,3 +105,22 @@ def test_a_death_that_is_not_low_risk_may_be_closed_without_review_with_a_reason
     assert step(case_id, "close_no_review", COMMISSION, comment="预期死亡（晚期肿瘤）").state == "closed_no_review"
     with unit_of_work() as s:
         assert s.get(Case, case_id).state == "closed_no_review"
+
+
+def test_an_autopsy_report_opens_a_second_discussion_due_a_week_later(case_id):
+    from models import Deadline
+    from qcflow.clock import to_local
+
+    step(case_id, "assign", COMMISSION, changes={"center": "CARD", "reviewers": [DIRECTOR]})
+    step(case_id, "start_investigation", DIRECTOR)
+    assert "尸检报告日期" in refused(case_id, "record_autopsy_report", DIRECTOR, changes={"autopsy_report_on": "x"})
+    step(case_id, "record_autopsy_report", DIRECTOR, changes={"autopsy_report_on": "2026-11-20"})
+    with unit_of_work() as s:
+        rows = {d.step: d for d in s.exec(select(Deadline).where(Deadline.case_id == case_id)).all()}
+    assert to_local(rows["rediscussion"].due_at).date().isoformat() == "2026-11-27"
+    assert rows["rediscussion"].closed_at is None
+    assert "记录缺少" in refused(case_id, "record_rediscussion", DIRECTOR, changes={"rediscussion": {"date": "x"}})
+    step(case_id, "record_rediscussion", DIRECTOR, changes={"rediscussion": {**DISCUSSION, "date": "2026-11-25"}})
+    with unit_of_work() as s:
+        row = s.exec(select(Deadline).where(Deadline.case_id == case_id, Deadline.step == "rediscussion")).one()
+    assert row.closed_at is not None
