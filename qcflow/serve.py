@@ -59,10 +59,18 @@ def _start_prefect_server(port: int) -> subprocess.Popen:
                             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
 
 
+_CHILDREN: list[subprocess.Popen] = []
+
+
 def _stop_on_sigterm() -> None:
-    """SIGTERM (a service manager, `kill`) stops like Ctrl+C, so the children are stopped too."""
+    """SIGTERM (a service manager, `kill`) stops the children and exits, whatever startup step runs.
+
+    Raising KeyboardInterrupt instead can be swallowed inside Prefect's startup; open database
+    transactions roll back when the process ends."""
     def handler(signum, frame):
-        raise KeyboardInterrupt
+        for child in _CHILDREN:
+            _stop(child)
+        os._exit(0)
 
     signal.signal(signal.SIGTERM, handler)
 
@@ -112,6 +120,7 @@ def serve(demo: bool = False, with_prefect: bool = True) -> int:
             return _idle_with_delivery()
 
         prefect = _start_prefect_server(settings.prefect_port)
+        _CHILDREN.append(prefect)
         stack.callback(_stop, prefect)
         api = f"http://127.0.0.1:{settings.prefect_port}/api"
         try:
