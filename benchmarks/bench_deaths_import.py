@@ -21,49 +21,31 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
-import tempfile
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench_support import ROOT, peak_rss_mb, point_settings_at, temporary_pg_schema, use_temp_data_dir  # noqa: F401
 
 # Settings are read once from the environment: point them at a temp dir before qcflow is imported.
-_TMP = tempfile.TemporaryDirectory(prefix="qcflow-bench-deaths-")
-os.environ["QCFLOW_DATA_DIR"] = str(Path(_TMP.name) / "data")
-os.environ.setdefault("QCFLOW_SECRET_KEY", "bench-secret")
-os.environ.pop("QCFLOW_DATABASE_URL", None)
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+_TMP = use_temp_data_dir("qcflow-bench-deaths-")
 
 import logging  # noqa: E402
 
-from sqlalchemy import func, text  # noqa: E402
+from sqlalchemy import func  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 from benchmarks.make_deaths import HEADERS, synthetic_rows, write_csv  # noqa: E402
 from models import Case, CaseEvent  # noqa: E402
 from qcflow import directory  # noqa: E402
-from qcflow.db import engine_for, make_engine, unit_of_work, upgrade_schema  # noqa: E402
+from qcflow.db import make_engine, unit_of_work, upgrade_schema  # noqa: E402
 from qcflow.deaths_import import ImportReport, import_file, load_low_risk_groups  # noqa: E402
-from qcflow.settings import get_settings  # noqa: E402
 
 ACTOR = "secretary@card.qingchuan.example"
 DRG_2026 = ROOT / "demo" / "deaths" / "low_risk_drg_2026.csv"
 
 
-def point_settings_at(url: str) -> None:
-    os.environ["QCFLOW_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    engine_for.cache_clear()
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
 def write_xlsx(path: Path, rows: int) -> None:
@@ -138,23 +120,10 @@ def bench(label: str, url: str, csv_path: Path, xlsx_path: Path | None, rows: in
     return result
 
 
-def with_search_path(url: str, schema: str) -> str:
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-
 
 def bench_postgres(base_url: str, *args) -> dict:
-    schema = f"qcflow_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        return bench(f"PostgreSQL (temporary schema {schema})", with_search_path(base_url, schema), *args)
-    finally:
-        engine_for.cache_clear()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with temporary_pg_schema(base_url) as (url, schema):
+        return bench(f"PostgreSQL (temporary schema {schema})", url, *args)
 
 
 def main() -> None:

@@ -15,30 +15,21 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench_support import ROOT, point_settings_at, temporary_pg_schema, use_temp_data_dir  # noqa: F401
 
 # Settings are read once from the environment: point them at a temp dir before qcflow is imported.
-_TMP = tempfile.TemporaryDirectory(prefix="qcflow-bench-")
-os.environ["QCFLOW_DATA_DIR"] = str(Path(_TMP.name) / "data")
-os.environ.setdefault("QCFLOW_SECRET_KEY", "bench-secret")
-os.environ.pop("QCFLOW_SMTP_HOST", None)
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+_TMP = use_temp_data_dir("qcflow-bench-")
 
 import yaml  # noqa: E402
-from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from models import DocumentNumber  # noqa: E402
 from qcflow import directory, engine as qc  # noqa: E402
-from qcflow.db import engine_for, make_engine, unit_of_work, upgrade_schema  # noqa: E402
-from qcflow.settings import get_settings  # noqa: E402
+from qcflow.db import make_engine, unit_of_work, upgrade_schema  # noqa: E402
 
 SECRETARY = "secretary@card.qingchuan.example"
 REVIEWERS = ("reviewer@wjw.qingchuan.example", "reviewer2@wjw.qingchuan.example")
@@ -48,11 +39,6 @@ TRANSITIONS_PER_LIFECYCLE = 4  # submit, approve, sign, issue (create is an inse
 FIRE_CALLS_PER_LIFECYCLE = 3  # submit, approve, sign (issue runs inside sign's fire())
 NOTICE = yaml.safe_load((ROOT / "demo" / "meeting_notice.yaml").read_text(encoding="utf-8"))
 
-
-def point_settings_at(url: str) -> None:
-    os.environ["QCFLOW_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    engine_for.cache_clear()
 
 
 def lifecycle(engine: Engine, i: int) -> list[float]:
@@ -123,23 +109,10 @@ def bench(label: str, url: str, seconds: float, max_lifecycles: int, warmup: int
             "transitions_per_s": n * TRANSITIONS_PER_LIFECYCLE / fire_time}
 
 
-def with_search_path(url: str, schema: str) -> str:
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-
 
 def bench_postgres(base_url: str, seconds: float, max_lifecycles: int) -> None:
-    schema = f"qcflow_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        bench(f"PostgreSQL (schema {schema})", with_search_path(base_url, schema), seconds, max_lifecycles)
-    finally:
-        engine_for.cache_clear()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with temporary_pg_schema(base_url) as (url, schema):
+        bench(f"PostgreSQL (schema {schema})", url, seconds, max_lifecycles)
 
 
 def main() -> None:

@@ -27,26 +27,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
-import tempfile
 import time
 import tracemalloc
-import uuid
 from datetime import date, datetime, time as dtime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench_support import ROOT, peak_rss_mb, point_settings_at, temporary_pg_schema, use_temp_data_dir  # noqa: F401
 
 # Settings are read once from the environment: point them at a temp dir before qcflow is imported.
-_TMP = tempfile.TemporaryDirectory(prefix="qcflow-bench-sweep-")
-os.environ["QCFLOW_DATA_DIR"] = str(Path(_TMP.name) / "data")
-os.environ.setdefault("QCFLOW_SECRET_KEY", "bench-secret")
-os.environ.pop("QCFLOW_SMTP_HOST", None)
-os.environ.pop("QCFLOW_DATABASE_URL", None)
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+_TMP = use_temp_data_dir("qcflow-bench-sweep-")
 
 import logging  # noqa: E402
 
@@ -57,8 +47,7 @@ from sqlmodel import Session, select  # noqa: E402
 from models import Case, Center, Deadline, Dispatch, OutboxMessage, Person, TaskLink  # noqa: E402
 from qcflow import deadlines, directory  # noqa: E402
 from qcflow.clock import end_of_local_day, local_zone  # noqa: E402
-from qcflow.db import engine_for, make_engine, unit_of_work, upgrade_schema  # noqa: E402
-from qcflow.settings import get_settings  # noqa: E402
+from qcflow.db import make_engine, unit_of_work, upgrade_schema  # noqa: E402
 
 SECRETARY = "secretary@card.qingchuan.example"
 NOTICE = yaml.safe_load((ROOT / "demo" / "meeting_notice.yaml").read_text(encoding="utf-8"))
@@ -69,18 +58,10 @@ REST_FIRST, REST_LAST = date(2026, 11, 19), date(2026, 12, 14)
 INSERT_CHUNK = 10_000
 
 
-def point_settings_at(url: str) -> None:
-    os.environ["QCFLOW_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    engine_for.cache_clear()
-
 
 def at(day: date) -> datetime:
     return datetime.combine(day, dtime(9), tzinfo=local_zone())
 
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
 def populate(engine: Engine, rows: int, due_share: float) -> int:
@@ -191,24 +172,11 @@ def bench(label: str, url: str, rows: int, due_share: float, trace: bool) -> dic
     return {"label": label, "a": results["a"][0], "b": results["b"][0], "c": results["c"][0], "d": seconds}
 
 
-def with_search_path(url: str, schema: str) -> str:
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-
 
 def bench_postgres(base_url: str, rows: int, due_share: float, trace: bool) -> dict:
-    schema = f"qcflow_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        return bench(f"PostgreSQL (temporary schema {schema})", with_search_path(base_url, schema), rows,
+    with temporary_pg_schema(base_url) as (url, schema):
+        return bench(f"PostgreSQL (temporary schema {schema})", url, rows,
                      due_share, trace)
-    finally:
-        engine_for.cache_clear()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> None:
