@@ -18,6 +18,7 @@ from states.application import WORKFLOW, quorum, recommendation, record_vote
 from states.rules import SYSTEM, Actor, CaseView, Reason, Refused
 from states.staffing import Applicant, Member, Roster
 from states.workflow import Attempt, Notify
+from tests.unit.table import cells, only_reason
 from tests.helpers import ROOT
 
 CARD = 10
@@ -202,14 +203,7 @@ def right_attempt(trigger: str) -> tuple[Actor, Attempt, dict]:
     }[trigger]
 
 
-def only_reason(reasons: list[Reason]) -> Reason:
-    assert len(reasons) == 1, reasons
-    return reasons[0]
-
-
-ALL_CELLS = [(state, trigger) for state in STATE_LABELS for trigger in STEPS]
-ALLOWED_CELLS = [(s, t) for s, t in ALL_CELLS if t in ALLOWED[s]]
-REFUSED_CELLS = [(s, t) for s, t in ALL_CELLS if t not in ALLOWED[s]]
+ALL_CELLS, ALLOWED_CELLS, REFUSED_CELLS = cells(STATE_LABELS, STEPS, ALLOWED)
 
 
 # --- the table --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from states.document import WORKFLOW
 from states.rules import SYSTEM, Actor, CaseView, PastEvent, Reason, Refused
 from states.workflow import Attempt
+from tests.unit.table import cells, only_reason
 from tests.helpers import notice_data
 
 CARD, NURS = 10, 20
@@ -111,14 +112,7 @@ def attempt_of(trigger: str, **kwargs) -> Attempt:
     return Attempt(trigger, **kwargs)
 
 
-def only_reason(reasons: list[Reason]) -> Reason:
-    assert len(reasons) == 1, reasons
-    return reasons[0]
-
-
-ALL_CELLS = [(state, trigger) for state in STATE_LABELS for trigger in STEPS]
-ALLOWED_CELLS = [(s, t) for s, t in ALL_CELLS if t in ALLOWED[s]]
-REFUSED_CELLS = [(s, t) for s, t in ALL_CELLS if t not in ALLOWED[s]]
+ALL_CELLS, ALLOWED_CELLS, REFUSED_CELLS = cells(STATE_LABELS, STEPS, ALLOWED)
 
 
 def test_the_table_covers_every_state_and_every_step():
