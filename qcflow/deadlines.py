@@ -89,9 +89,12 @@ def sweep(session: Session, now: Optional[datetime] = None, calendar: Optional[W
             done[deadline_id].add(key.rsplit(":", 1)[-1])
         for deadline, case in batch:
             report.examined += 1
-            _walk(session, deadline, case, workflow_for(case.kind), today, now, calendar, done[deadline.id], report)
-            spec = _spec(workflow_for(case.kind), deadline.step)
-            if spec and spec.on_overdue and today > local_date(deadline.due_at):
+            workflow = workflow_for(case.kind)
+            spec = _spec(workflow, deadline.step)
+            if spec is None:
+                continue
+            _walk(session, deadline, case, workflow, spec, today, now, calendar, done[deadline.id], report)
+            if spec.on_overdue and today > local_date(deadline.due_at):
                 if fire_as_system(session, case, spec.on_overdue, now):
                     report.overdue.append(case.id)
         session.flush()  # the identity map holds clean rows weakly: a finished batch can be freed
@@ -102,13 +105,10 @@ def _spec(workflow: Workflow, step: str) -> Optional[DeadlineSpec]:
     return next((s for s in workflow.deadlines if s.step == step), None)
 
 
-def _walk(session: Session, deadline: Deadline, case: Case, workflow: Workflow, today: date, now: datetime,
-          calendar: WorkCalendar, done: set[str], report: SweepReport) -> None:
+def _walk(session: Session, deadline: Deadline, case: Case, workflow: Workflow, spec: DeadlineSpec, today: date,
+          now: datetime, calendar: WorkCalendar, done: set[str], report: SweepReport) -> None:
     from qcflow.outbox import notify_all
 
-    spec = _spec(workflow, deadline.step)
-    if spec is None:
-        return
     ladder = LADDERS[spec.ladder]
     due_day = local_date(deadline.due_at)
     extra = {"due_date": due_day.strftime("%Y年%m月%d日"), "step_label": spec.label}
