@@ -1,4 +1,4 @@
-"""Benchmark the bulk import of death cases (qcflow.deaths_import.import_file).
+"""Benchmark the bulk import of death cases (qcflow.services.deaths_import.import_file).
 
     .venv/bin/python benchmarks/bench_deaths_import.py [--rows 100000] [--batch-size 1000] [--xlsx]
 
@@ -38,9 +38,9 @@ from sqlmodel import Session, select  # noqa: E402
 
 from benchmarks.make_deaths import HEADERS, synthetic_rows, write_csv  # noqa: E402
 from models import Case, CaseEvent  # noqa: E402
-from qcflow import directory  # noqa: E402
-from qcflow.db import make_engine, unit_of_work, upgrade_schema  # noqa: E402
-from qcflow.deaths_import import ImportReport, import_file, load_low_risk_groups  # noqa: E402
+from qcflow.services import directory  # noqa: E402
+from qcflow.store.db import make_engine, unit_of_work, upgrade_schema  # noqa: E402
+from qcflow.services.deaths_import import ImportReport, import_file, load_low_risk_groups  # noqa: E402
 
 ACTOR = "secretary@card.qingchuan.example"
 DRG_2026 = ROOT / "demo" / "deaths" / "low_risk_drg_2026.csv"

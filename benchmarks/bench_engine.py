@@ -28,8 +28,9 @@ from sqlalchemy import Engine  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from models import DocumentNumber  # noqa: E402
-from qcflow import directory, engine as qc  # noqa: E402
-from qcflow.db import make_engine, unit_of_work, upgrade_schema  # noqa: E402
+from qcflow.services import directory
+from qcflow import engine as qc  # noqa: E402
+from qcflow.store.db import make_engine, unit_of_work, upgrade_schema  # noqa: E402
 
 SECRETARY = "secretary@card.qingchuan.example"
 REVIEWERS = ("reviewer@wjw.qingchuan.example", "reviewer2@wjw.qingchuan.example")

@@ -28,8 +28,8 @@ def use_temp_data_dir(prefix: str) -> tempfile.TemporaryDirectory:
 
 
 def point_settings_at(url: str) -> None:
-    from qcflow.db import engine_for
-    from qcflow.settings import get_settings
+    from qcflow.store.db import engine_for
+    from qcflow.core.runtime import get_settings
 
     os.environ["QCFLOW_DATABASE_URL"] = url
     get_settings.cache_clear()
@@ -45,7 +45,7 @@ def temporary_pg_schema(base_url: str) -> Iterator[tuple[str, str]]:
     """(url, schema) of a fresh schema on the server at `base_url`, dropped afterwards."""
     from sqlalchemy import text
 
-    from qcflow.db import engine_for, make_engine
+    from qcflow.store.db import engine_for, make_engine
 
     schema = f"qcflow_bench_{uuid.uuid4().hex[:8]}"
     admin = make_engine(base_url)

@@ -1,4 +1,4 @@
-"""Benchmark the deadline sweep (qcflow.deadlines.sweep) over many open deadlines.
+"""Benchmark the deadline sweep (qcflow.engine.deadlines.sweep) over many open deadlines.
 
     .venv/bin/python benchmarks/bench_sweep.py [--rows 100000] [--due-share 0.01] [--tracemalloc]
 
@@ -45,9 +45,10 @@ from sqlalchemy import Engine, func, insert, text, update  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 from models import Case, Center, Deadline, Dispatch, OutboxMessage, Person, TaskLink  # noqa: E402
-from qcflow import deadlines, directory  # noqa: E402
-from qcflow.clock import end_of_local_day, local_zone  # noqa: E402
-from qcflow.db import make_engine, unit_of_work, upgrade_schema  # noqa: E402
+from qcflow.engine import deadlines
+from qcflow.services import directory  # noqa: E402
+from qcflow.core.clock import end_of_local_day, local_zone  # noqa: E402
+from qcflow.store.db import make_engine, unit_of_work, upgrade_schema  # noqa: E402
 
 SECRETARY = "secretary@card.qingchuan.example"
 NOTICE = yaml.safe_load((ROOT / "demo" / "meeting_notice.yaml").read_text(encoding="utf-8"))

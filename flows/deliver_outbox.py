@@ -4,11 +4,14 @@ from __future__ import annotations
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from qcflow import bootstrap
+
 
 @task(cache_policy=NO_CACHE, task_run_name="send-pending-mail")
 def send_pending_mail() -> dict:
+    bootstrap.ensure()
     # No task retries: the outbox keeps its own per-message attempts and backoff.
-    from notifications.delivery import deliver
+    from qcflow.services.mail import deliver_outbox as deliver
 
     report = deliver()
     return {"sent": report.sent, "retried": report.retried, "gave_up": report.gave_up,

@@ -6,14 +6,17 @@ from typing import Optional
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from qcflow import bootstrap
+
 from flows.deliver_outbox import send_pending_mail
 
 
 @task(cache_policy=NO_CACHE, task_run_name="sweep-open-deadlines")
 def sweep_open_deadlines(as_of: Optional[str]) -> dict:
-    from qcflow import deadlines
-    from qcflow.clock import as_of_moment
-    from qcflow.db import unit_of_work
+    bootstrap.ensure()
+    from qcflow.engine import deadlines
+    from qcflow.core.clock import as_of_moment
+    from qcflow.store.db import unit_of_work
 
     with unit_of_work() as session:
         report = deadlines.sweep(session, now=as_of_moment(as_of))

@@ -7,7 +7,7 @@ from typing import Any, Optional
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import json_field, utcnow
+from models.base import json_field
 
 
 class Case(SQLModel, table=True):
@@ -22,8 +22,8 @@ class Case(SQLModel, table=True):
     created_by_id: Optional[int] = Field(default=None, foreign_key="person.id")  # None: opened by the system
     key: Optional[str] = Field(default=None, unique=True)  # one case per obligation, e.g. report:CARD:2026H1
     data: dict[str, Any] = json_field()
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field()
+    updated_at: datetime = Field()
 
 
 class CaseEvent(SQLModel, table=True):
@@ -35,7 +35,7 @@ class CaseEvent(SQLModel, table=True):
     actor_id: Optional[int] = Field(default=None, foreign_key="person.id")  # None: the system
     comment: str = ""
     details: dict[str, Any] = json_field()
-    at: datetime = Field(default_factory=utcnow)
+    at: datetime = Field()
 
 
 class DocumentNumber(SQLModel, table=True):
@@ -57,7 +57,7 @@ class Deadline(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="qc_case.id", index=True)
     step: str  # e.g. review
-    opened_at: datetime = Field(default_factory=utcnow)
+    opened_at: datetime = Field()
     due_at: datetime = Field(index=True)
     closed_at: Optional[datetime] = Field(default=None, index=True)
     reminded_at: Optional[datetime] = None  # the latest reminder; each rung's send is in the dispatch ledger
@@ -74,7 +74,7 @@ class Dispatch(SQLModel, table=True):
     deadline_id: Optional[int] = Field(default=None, foreign_key="deadline.id", index=True)
     case_id: Optional[int] = Field(default=None, foreign_key="qc_case.id")
     action: str  # remind | escalate | skip
-    at: datetime = Field(default_factory=utcnow)
+    at: datetime = Field()
 
 
 class TaskLink(SQLModel, table=True):
@@ -86,6 +86,6 @@ class TaskLink(SQLModel, table=True):
     purpose: str  # act: may decide; read: may only look
     case_version: int  # the version the link was made for
     case_round: int = 0  # a link is superseded once the case's state moves on (a new round)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field()
     expires_at: datetime
     used_at: Optional[datetime] = None

@@ -6,7 +6,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-from models.base import utcnow
+
 
 
 class LowRiskGroup(SQLModel, table=True):
@@ -24,5 +24,5 @@ class AccessLog(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="qc_case.id", index=True)
     person_id: int = Field(foreign_key="person.id")
-    at: datetime = Field(default_factory=utcnow)
+    at: datetime = Field()
     channel: str = ""  # web | cli

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 from sqlmodel import Field, SQLModel
 
-from models.base import json_field, utcnow
+from models.base import json_field
 
 
 class Meeting(SQLModel, table=True):
@@ -19,4 +19,4 @@ class Meeting(SQLModel, table=True):
     minutes: str = ""
     files: list[Any] = json_field(list)
     recorded_by_id: int = Field(foreign_key="person.id")
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field()

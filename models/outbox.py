@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 from sqlmodel import Field, SQLModel
 
-from models.base import json_field, utcnow
+from models.base import json_field
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -22,7 +22,7 @@ class OutboxMessage(SQLModel, table=True):
     status: str = Field(default="pending", index=True)  # pending / sent / failed
     attempts: int = 0
     last_error: str = ""
-    next_attempt_at: datetime = Field(default_factory=utcnow)
+    next_attempt_at: datetime = Field()
     lease_until: Optional[datetime] = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field()
     sent_at: Optional[datetime] = None

@@ -6,7 +6,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-from models.base import utcnow
+
 
 
 class Appointment(SQLModel, table=True):
@@ -39,4 +39,4 @@ class Attachment(SQLModel, table=True):
     size: int
     sha256: str
     uploaded_by_id: int = Field(foreign_key="person.id")
-    uploaded_at: datetime = Field(default_factory=utcnow)
+    uploaded_at: datetime = Field()

@@ -19,16 +19,28 @@ from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from typing import Callable, Optional
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
 
 import aiosmtplib
 from sqlalchemy import Engine, or_, update
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from models import OutboxMessage
-from models.base import utcnow
-from qcflow.db import engine_for, unit_of_work
-from qcflow.settings import Settings, get_settings
+from notifications.config import MailSettings as Settings
+
+Clock = Callable[[], datetime]
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 __all__ = ["DeliveryReport", "build_message", "deliver", "deliver_pending"]
 
@@ -47,13 +59,13 @@ class DeliveryReport:
         return f"已发送 {self.sent} 封，稍后重试 {self.retried} 封，放弃 {self.gave_up} 封"
 
 
-def build_message(row: OutboxMessage, settings: Settings, now: Optional[datetime] = None) -> EmailMessage:
+def build_message(row: OutboxMessage, settings: Settings, now: datetime) -> EmailMessage:
     """The email for one outbox row: plain text and HTML alternatives, utf-8, stable Message-ID."""
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = Address(display_name=settings.mail_from_name, addr_spec=settings.mail_from)
     msg["To"] = Address(display_name=row.to_name, addr_spec=row.to_addr)
     msg["Subject"] = row.subject
-    msg["Date"] = email.utils.format_datetime(now or utcnow())
+    msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = row.message_id
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
     msg.set_content(row.text_body, charset="utf-8")
@@ -132,7 +144,7 @@ def _guarded_update(engine: Engine, row: OutboxMessage, lease_until: datetime, v
 class _Run:
     """One delivery run: the claimed rows, the lease they are held under, and the report."""
 
-    def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], datetime],
+    def __init__(self, engine: Engine, settings: Settings, clock: Clock,
                  lease_until: datetime, rows: list[OutboxMessage]):
         self.engine, self.settings, self.clock = engine, settings, clock
         self.lease_until, self.rows = lease_until, rows
@@ -177,12 +189,8 @@ def _smtp_target(settings: Settings) -> tuple[str, int]:
     return "127.0.0.1", settings.sink_port
 
 
-async def deliver_pending(engine: Optional[Engine] = None, settings: Optional[Settings] = None,
-                          now: Optional[datetime] = None) -> DeliveryReport:
+async def deliver_pending(engine: Engine, settings: Settings, clock: Clock) -> DeliveryReport:
     """Send one batch of due outbox rows over one SMTP connection. Never raises for SMTP problems."""
-    settings = settings or get_settings()
-    engine = engine or engine_for(settings.effective_database_url)
-    clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     started = time.monotonic()
     claim_at = clock()
     lease = _lease_seconds(settings)
@@ -239,7 +247,6 @@ async def deliver_pending(engine: Optional[Engine] = None, settings: Optional[Se
     return run.report
 
 
-def deliver(engine: Optional[Engine] = None, settings: Optional[Settings] = None,
-            now: Optional[datetime] = None) -> DeliveryReport:
+def deliver(engine: Engine, settings: Settings, clock: Clock) -> DeliveryReport:
     """Synchronous wrapper for scripts, the CLI and flows (not callable from inside a running event loop)."""
-    return asyncio.run(deliver_pending(engine=engine, settings=settings, now=now))
+    return asyncio.run(deliver_pending(engine, settings, clock))

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as DEFAULT_POLICY
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from aiosmtpd.controller import Controller
 
@@ -57,11 +57,7 @@ class MaildirSink:
     Port 0 picks a free port; read it back from `.port`. Use as a context manager, or start()/stop().
     """
 
-    def __init__(self, path: PathLike, host: str = "127.0.0.1", port: Optional[int] = None):
-        if port is None:
-            from qcflow.settings import get_settings
-
-            port = get_settings().sink_port
+    def __init__(self, path: PathLike, host: str = "127.0.0.1", port: int = 0):
         self.path = Path(path)
         self.host = host
         self.port = port or free_port(host)
@@ -99,14 +95,19 @@ def _date(msg: EmailMessage) -> Optional[datetime]:
         return None
 
 
-def _fmt(moment: Optional[datetime]) -> str:
+Formatter = Callable[[datetime], str]
+
+
+def _iso_minutes(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _fmt(moment: Optional[datetime], fmt: Formatter) -> str:
     if moment is None:
         return ""
     if moment.tzinfo is None:
-        return moment.strftime("%Y-%m-%d %H:%M")
-    from qcflow.clock import fmt_local
-
-    return fmt_local(moment)
+        return _iso_minutes(moment)
+    return fmt(moment)
 
 
 def _text(msg: EmailMessage, subtype: str) -> str:
@@ -126,7 +127,7 @@ def _arrival(key: str) -> tuple[int, int, int]:
     return tuple(int(g) for g in match.groups()) if match else (0, 0, 0)
 
 
-def list_messages(maildir_path: PathLike) -> list[dict[str, Any]]:
+def list_messages(maildir_path: PathLike, fmt: Formatter = _iso_minutes) -> list[dict[str, Any]]:
     """Every message in the Maildir, newest first: key, date (local time), to, subject."""
     box = _open_maildir(maildir_path, create=False)
     if box is None:
@@ -140,13 +141,13 @@ def list_messages(maildir_path: PathLike) -> list[dict[str, Any]]:
             continue
         moment = _date(msg)
         items.append((moment.timestamp() if moment and moment.tzinfo else 0.0, key, {
-            "key": key, "date": _fmt(moment), "to": str(msg["To"] or ""), "subject": str(msg["Subject"] or ""),
+            "key": key, "date": _fmt(moment, fmt), "to": str(msg["To"] or ""), "subject": str(msg["Subject"] or ""),
         }))
     items.sort(key=lambda item: (item[0], _arrival(item[1])), reverse=True)
     return [item[2] for item in items]
 
 
-def read_message(maildir_path: PathLike, key: str) -> Optional[dict[str, Any]]:
+def read_message(maildir_path: PathLike, key: str, fmt: Formatter = _iso_minutes) -> Optional[dict[str, Any]]:
     """One message, decoded: subject, to, from, date, message_id, text and html; None for an unknown key."""
     box = _open_maildir(maildir_path, create=False)
     if box is None:
@@ -161,7 +162,7 @@ def read_message(maildir_path: PathLike, key: str) -> Optional[dict[str, Any]]:
         "subject": str(msg["Subject"] or ""),
         "to": str(msg["To"] or ""),
         "from": str(msg["From"] or ""),
-        "date": _fmt(_date(msg)),
+        "date": _fmt(_date(msg), fmt),
         "message_id": str(msg["Message-ID"] or "").strip(),
         "text": _text(msg, "plain"),
         "html": _text(msg, "html"),

@@ -2,8 +2,11 @@
 settings pointed at a temporary data directory, and the demo directory loaded."""
 from __future__ import annotations
 
+
 import os
 import shutil
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -17,18 +20,31 @@ PG_URL = os.environ.get("QCFLOW_TEST_DATABASE_URL", "")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-def _reset_caches() -> None:
-    from qcflow.db import engine_for
-    from qcflow.settings import get_settings
+# Every test stands on this moment (a Tuesday, local time), whatever the date it runs: nothing may
+# depend on the wall clock. CI runs the suite again with the wall clock a year ahead to prove it.
+TEST_NOW = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
-    get_settings.cache_clear()
-    engine_for.cache_clear()
+
+def _configure() -> None:
+    from qcflow import bootstrap
+    from qcflow.core.clock import FixedClock
+    from qcflow.core.settings import Settings
+
+    bootstrap.configure(Settings(), FixedClock(TEST_NOW))
+
+
+@pytest.fixture
+def clock(db_url):
+    """The test's clock: move it with .set(moment) or .advance(days=...)."""
+    from qcflow.core import runtime
+
+    return runtime.current().clock
 
 
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory) -> Path:
     """Migrate once; each test gets a copy of the migrated file."""
-    from qcflow.db import upgrade_schema
+    from qcflow.store.db import upgrade_schema
 
     path = tmp_path_factory.mktemp("template") / "qcflow.db"
     upgrade_schema(f"sqlite:///{path}")
@@ -37,7 +53,7 @@ def _sqlite_template(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def _pg_migrated() -> str:
-    from qcflow.db import make_engine, upgrade_schema
+    from qcflow.store.db import make_engine, upgrade_schema
 
     engine = make_engine(PG_URL)
     with engine.begin() as conn:
@@ -53,7 +69,7 @@ def db_url(request, tmp_path, monkeypatch) -> str:
     """A migrated, empty database; settings point at it and at a temporary data directory."""
     if PG_URL:
         url = request.getfixturevalue("_pg_migrated")
-        from qcflow.db import make_engine
+        from qcflow.store.db import make_engine
 
         engine = make_engine(url)
         tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
@@ -69,18 +85,18 @@ def db_url(request, tmp_path, monkeypatch) -> str:
     monkeypatch.setenv("QCFLOW_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("QCFLOW_DATABASE_URL", url)
     monkeypatch.setenv("QCFLOW_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("QCFLOW_FIXED_NOW", TEST_NOW.isoformat())  # for the CLI run as a child process
     monkeypatch.delenv("QCFLOW_SMTP_HOST", raising=False)
-    _reset_caches()
+    _configure()
     yield url
-    from qcflow.db import engine_for
+    from qcflow import bootstrap
 
-    engine_for(url).dispose()
-    _reset_caches()
+    bootstrap.close()
 
 
 @pytest.fixture
 def engine(db_url):
-    from qcflow.db import get_engine
+    from qcflow.store.db import get_engine
 
     return get_engine()
 
@@ -88,8 +104,8 @@ def engine(db_url):
 @pytest.fixture
 def demo(engine):
     """The fictional demo directory, loaded."""
-    from qcflow import directory
-    from qcflow.db import unit_of_work
+    from qcflow.services import directory
+    from qcflow.store.db import unit_of_work
 
     with unit_of_work() as session:
         directory.load_file(session, DEMO_DIRECTORY)

@@ -30,7 +30,16 @@ def new_document(session, email: str = SECRETARY, **overrides) -> int:
 
 def fire(case_id: int, trigger: str, email: str | None, **kwargs):
     from qcflow import engine
-    from qcflow.db import unit_of_work
+    from qcflow.store.db import unit_of_work
 
     with unit_of_work() as session:
         return engine.fire(session, "document", case_id, trigger, email=email, **kwargs)
+
+
+def reconfigure() -> None:
+    """Rebuild the runtime's settings from the (monkeypatched) QCFLOW_* environment; the clock stays."""
+    from qcflow import bootstrap
+    from qcflow.core import runtime
+    from qcflow.core.settings import Settings
+
+    bootstrap.configure(Settings(), runtime.current().clock)

@@ -6,6 +6,7 @@ the task page acts, once.
 from __future__ import annotations
 
 import re
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models import Person
+from qcflow import bootstrap
 from qcflow import engine as case_engine
-from qcflow.clock import utcnow
-from qcflow.db import unit_of_work
-from qcflow.links import LINK_PROBLEMS, LinkCheck, check_link
-from qcflow.queries import case_detail, case_rows
-from qcflow.settings import get_settings
+from qcflow.core.clock import fmt_local
+from qcflow.core.clock import utcnow
+from qcflow.store.db import unit_of_work
+from qcflow.store.links import LINK_PROBLEMS, LinkCheck, check_link
+from qcflow.services.queries import case_detail, case_rows
+from qcflow.core.runtime import get_settings
 from states.document import DOC_KINDS
 from states.materials import SLOTS
 from states.registry import WORKFLOWS
@@ -44,7 +47,13 @@ templates.env.filters["linkify"] = linkify
 templates.env.globals["doc_kinds"] = DOC_KINDS
 templates.env.globals["material_slots"] = SLOTS
 
-app = FastAPI(title="qcflow", docs_url=None, redoc_url=None, openapi_url=None)
+@asynccontextmanager
+async def _lifespan(_app: FastAPI):
+    bootstrap.ensure()  # `uvicorn web.app:app` builds the runtime from QCFLOW_*; tests and serve install theirs first
+    yield
+
+
+app = FastAPI(title="qcflow", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -108,7 +117,7 @@ def show_task(request: Request, token: str) -> HTMLResponse:
         if not check.ok:
             return _problem(request, check, session)
         if WORKFLOWS[check.case.kind].private and check.link.person_id is not None:
-            from qcflow.deaths import log_access
+            from qcflow.services.deaths import log_access
 
             log_access(session, check.case.id, check.link.person_id, "web")  # Y§22: every opening
         return _page(request, "task.html", **_task_context(session, check), token=token, reasons=[], form={})
@@ -176,7 +185,7 @@ def _seen_version(form: dict[str, str], check: LinkCheck) -> int:
 
 def _deliver_quietly() -> None:
     """Send the emails this action queued; failures stay in the outbox for the flow to retry."""
-    from notifications.delivery import deliver
+    from qcflow.services.mail import deliver_outbox as deliver
 
     deliver()
 
@@ -211,9 +220,9 @@ def _entered(item, value: str) -> Any:
 @app.get("/due", response_class=HTMLResponse)
 def due(request: Request, center: str = "", late: bool = False) -> HTMLResponse:
     """What is due and what is late, for one center or the whole commission."""
-    from qcflow.clock import local_date
-    from qcflow.queries import due_rows
-    from qcflow.registry import center_rows
+    from qcflow.core.clock import local_date
+    from qcflow.services.queries import due_rows
+    from qcflow.services.registry import center_rows
 
     with unit_of_work() as session:
         rows = due_rows(session, local_date(utcnow()), center or None)
@@ -227,7 +236,7 @@ def due(request: Request, center: str = "", late: bool = False) -> HTMLResponse:
 @app.get("/deaths", response_class=HTMLResponse)
 def deaths_summary(request: Request) -> HTMLResponse:
     """Counts only: reported, screened, low-risk, reviewed, on time, actions open and overdue."""
-    from qcflow.deaths import summary
+    from qcflow.services.deaths import summary
 
     with unit_of_work() as session:
         result = summary(session)
@@ -238,14 +247,14 @@ def deaths_summary(request: Request) -> HTMLResponse:
 def mailbox(request: Request) -> HTMLResponse:
     from notifications.sink import list_messages
 
-    return _page(request, "mailbox.html", messages=list_messages(get_settings().maildir))
+    return _page(request, "mailbox.html", messages=list_messages(get_settings().maildir, fmt_local))
 
 
 @app.get("/mailbox/{key}", response_class=HTMLResponse)
 def mailbox_message(request: Request, key: str) -> HTMLResponse:
     from notifications.sink import read_message
 
-    message = read_message(get_settings().maildir, key)
+    message = read_message(get_settings().maildir, key, fmt_local)
     if message is None:
         return _page(request, "problem.html", 404, title="没有这封邮件", explanation="邮件可能已被删除。", case=None)
     return _page(request, "message.html", message=message, key=key)
@@ -255,7 +264,7 @@ def mailbox_message(request: Request, key: str) -> HTMLResponse:
 def mailbox_message_html(request: Request, key: str) -> Response:
     from notifications.sink import read_message
 
-    message = read_message(get_settings().maildir, key)
+    message = read_message(get_settings().maildir, key, fmt_local)
     if message is None or not message.get("html"):
         return _page(request, "problem.html", 404, title="没有这封邮件", explanation="邮件可能已被删除。", case=None)
     return HTMLResponse(message["html"])

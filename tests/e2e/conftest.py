@@ -1,6 +1,8 @@
 """The web app on a real port, mailing to a real SMTP server on 127.0.0.1."""
 from __future__ import annotations
 
+from tests.helpers import reconfigure
+
 import threading
 import time
 
@@ -13,14 +15,14 @@ from tests.smtp import SmtpServer, free_port
 @pytest.fixture
 def site(demo, monkeypatch):
     """Yields (base_url, mailbox); page actions deliver their mails right away."""
-    from qcflow.settings import get_settings
+    from qcflow.core.runtime import get_settings
 
     port = free_port()
     with SmtpServer() as mailbox:
         monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("QCFLOW_SMTP_PORT", str(mailbox.port))
         monkeypatch.setenv("QCFLOW_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
-        get_settings.cache_clear()
+        reconfigure()
         from web.app import app
 
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -21,11 +21,11 @@ import yaml
 from sqlmodel import select
 
 from models import Case, CaseEvent, Center, Deadline, OutboxMessage, Person, RoleAssignment, TaskLink
-from notifications.delivery import deliver
+from qcflow.services.mail import deliver_outbox as deliver
 from qcflow import engine
-from qcflow.applications import attach_file
-from qcflow.clock import as_of_moment, local_date, utcnow
-from qcflow.db import unit_of_work
+from qcflow.services.applications import attach_file
+from qcflow.core.clock import as_of_moment, local_date, utcnow
+from qcflow.store.db import unit_of_work
 from states.rules import Refused
 from tests.helpers import REVIEWER, ROOT
 from tests.smtp import SmtpServer, link_in, parts
@@ -268,7 +268,7 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
                           "close_review", "approve", "establish"])
 
     # The registry: RESP is active, its six people appointed for a 4-year term (Y§26).
-    from qcflow.registry import center_detail
+    from qcflow.services.registry import center_detail
 
     with unit_of_work() as s:
         detail = center_detail(s, "RESP")
@@ -421,7 +421,7 @@ def test_a_score_that_is_not_a_number_is_refused_with_the_reason(site, monkeypat
 
 
 def test_after_the_review_deadline_a_majority_closes_the_review(demo):
-    from qcflow import deadlines
+    from qcflow.engine import deadlines
 
     case_id = create()
     upload_everything(case_id)

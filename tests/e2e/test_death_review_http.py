@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import select
 
 from models import AccessLog, Case
-from notifications.delivery import deliver
+from qcflow.services.mail import deliver_outbox as deliver
 from qcflow import engine
-from qcflow.db import unit_of_work
+from qcflow.store.db import unit_of_work
 from states.rules import Refused
 from tests.integration.test_death_review import COMMISSION, DEATH, DEPUTY, DIRECTOR, DISCUSSION
 from tests.smtp import link_in, parts

@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import select
 
 from models import Case, TaskLink
-from notifications.delivery import deliver
-from qcflow.clock import local_date, utcnow
-from qcflow.db import unit_of_work
+from qcflow.services.mail import deliver_outbox as deliver
+from qcflow.core.clock import local_date, utcnow
+from qcflow.store.db import unit_of_work
 from tests.helpers import LEADER, REVIEWER, REVIEWER2, SECRETARY, fire, new_document
 from tests.smtp import link_in, parts
 

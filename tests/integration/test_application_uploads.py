@@ -16,8 +16,8 @@ from sqlmodel import select
 
 from models import Attachment, Case
 from qcflow import engine
-from qcflow.applications import attach_file, files_dir, read_upload
-from qcflow.db import unit_of_work
+from qcflow.services.applications import attach_file, files_dir, read_upload
+from qcflow.store.db import unit_of_work
 from states import materials
 from states.policy import Limit
 from states.rules import Reason, Refused
@@ -322,7 +322,7 @@ def _establish(case_id: int) -> None:
 
 
 def test_center_list_and_show_after_establishment(case_id, qcflow):
-    from qcflow.clock import local_date, utcnow
+    from qcflow.core.clock import local_date, utcnow
 
     before = qcflow("center", "list")
     assert before.returncode == 0 and "RESP" not in before.stdout

@@ -18,8 +18,8 @@ import pytest
 from sqlmodel import select
 
 from models import Case, CaseEvent, DocumentCounter, DocumentNumber, OutboxMessage, Person, TaskLink
-from qcflow.clock import local_date, utcnow
-from qcflow.db import unit_of_work
+from qcflow.core.clock import local_date, utcnow
+from qcflow.store.db import unit_of_work
 from tests.helpers import (
     DIRECTOR, LEADER, LEADER2, REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document,
 )
@@ -37,24 +37,22 @@ RUN_TIMEOUT = 180  # seconds for the whole race
 
 def _child_env() -> dict[str, str]:
     """What a child needs to open its own engine on the test's database."""
-    return {k: os.environ[k] for k in ("QCFLOW_DATABASE_URL", "QCFLOW_DATA_DIR", "QCFLOW_SECRET_KEY")}
+    return {k: os.environ[k] for k in ("QCFLOW_DATABASE_URL", "QCFLOW_DATA_DIR", "QCFLOW_SECRET_KEY", "QCFLOW_FIXED_NOW")}
 
 
 def _child_setup(env: dict[str, str]) -> None:
     os.environ.update(env)
     os.environ.pop("QCFLOW_SMTP_HOST", None)
-    from qcflow.db import engine_for
-    from qcflow.settings import get_settings
+    from qcflow import bootstrap
 
-    get_settings.cache_clear()
-    engine_for.cache_clear()
+    bootstrap.configure()
 
 
 def _child_main(target: Callable, index: int, env: dict[str, str], barrier, results, args: tuple) -> None:
     """Entry point of every child: set up, wait for the others, run `target`, report."""
     try:
         _child_setup(env)
-        from qcflow.db import get_engine
+        from qcflow.store.db import get_engine
 
         get_engine().connect().close()  # connect before the barrier, so the race is the work itself
         barrier.wait(timeout=START_TIMEOUT)
@@ -64,7 +62,7 @@ def _child_main(target: Callable, index: int, env: dict[str, str], barrier, resu
         results.put((index, "error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
     finally:
         try:
-            from qcflow.db import get_engine
+            from qcflow.store.db import get_engine
 
             get_engine().dispose()
         except Exception:
@@ -110,7 +108,7 @@ def _decide(case_id: int, trigger: str, email: str, expected_version: int | None
             hold_seconds: float) -> dict[str, Any]:
     """Fire one decision; keep the transaction (and its locks) open a little if it succeeds."""
     from qcflow import engine
-    from qcflow.db import unit_of_work
+    from qcflow.store.db import unit_of_work
     from states.rules import Conflict, Refused
 
     started = time.time()
@@ -131,7 +129,7 @@ def _decide(case_id: int, trigger: str, email: str, expected_version: int | None
 def _sign_all(case_ids: list[int], signer: str) -> list[int]:
     """Sign (and so issue and number) each case, one transaction each, as fast as possible."""
     from qcflow import engine
-    from qcflow.db import unit_of_work
+    from qcflow.store.db import unit_of_work
 
     for case_id in case_ids:
         with unit_of_work() as s:
@@ -142,7 +140,7 @@ def _sign_all(case_ids: list[int], signer: str) -> list[int]:
 def _issue_many(count: int, drafter: str, reviewer: str, signer: str, abort_every: int) -> dict[str, Any]:
     """Issue `count` documents start to finish; every `abort_every`-th sign-off first rolls back once."""
     from qcflow import engine
-    from qcflow.db import unit_of_work
+    from qcflow.store.db import unit_of_work
     from tests.helpers import notice_data
 
     class Abort(Exception):

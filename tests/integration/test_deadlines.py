@@ -7,9 +7,9 @@ import pytest
 from sqlmodel import select
 
 from models import Case, CaseEvent, Deadline, OutboxMessage
-from qcflow import deadlines
-from qcflow.clock import local_zone, to_local
-from qcflow.db import unit_of_work
+from qcflow.engine import deadlines
+from qcflow.core.clock import local_zone, to_local
+from qcflow.store.db import unit_of_work
 from tests.helpers import REVIEWER, SECRETARY, SECTION_HEAD, fire, new_document
 
 pytestmark = pytest.mark.db

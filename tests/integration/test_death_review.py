@@ -6,8 +6,8 @@ from sqlmodel import select
 
 from models import AccessLog, Case, OutboxMessage
 from qcflow import engine
-from qcflow.db import unit_of_work
-from qcflow.deaths import open_detail, summary
+from qcflow.store.db import unit_of_work
+from qcflow.services.deaths import open_detail, summary
 from states.rules import Refused
 
 pytestmark = pytest.mark.db
@@ -109,7 +109,7 @@ def test_a_death_that_is_not_low_risk_may_be_closed_without_review_with_a_reason
 
 def test_an_autopsy_report_opens_a_second_discussion_due_a_week_later(case_id):
     from models import Deadline
-    from qcflow.clock import to_local
+    from qcflow.core.clock import to_local
 
     step(case_id, "assign", COMMISSION, changes={"center": "CARD", "reviewers": [DIRECTOR]})
     step(case_id, "start_investigation", DIRECTOR)

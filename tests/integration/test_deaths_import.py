@@ -15,12 +15,12 @@ from sqlalchemy import func, text
 from sqlmodel import Session, SQLModel, select
 
 from models import Case, CaseEvent, LowRiskGroup, Person
-from qcflow.db import unit_of_work
-from qcflow.deaths_import import ImportReport, import_file, load_low_risk_groups, patient_secret
-from qcflow.errors import UserError
-from qcflow.settings import get_settings
+from qcflow.store.db import unit_of_work
+from qcflow.services.deaths_import import ImportReport, import_file, load_low_risk_groups, patient_secret
+from qcflow.core.errors import UserError
+from qcflow.core.runtime import get_settings
 from states.death_intake import pseudonymize
-from tests.helpers import ROOT, SECRETARY
+from tests.helpers import reconfigure, ROOT, SECRETARY
 
 pytestmark = pytest.mark.db
 
@@ -196,7 +196,7 @@ def test_the_same_patient_gets_the_same_key_and_another_secret_another(ready, tm
     with SAMPLE.open(encoding="utf-8-sig") as f:
         header, row11 = f.readline(), next(line for line in f if line.startswith("2026000011,"))
     monkeypatch.setenv("QCFLOW_SECRET_KEY", "another-installation")
-    get_settings.cache_clear()
+    reconfigure()
     report = run(ready, write(tmp_path, "qch2.csv", [header.strip(), row11.strip()]), hospital="QCH2")
     assert report.created == 1
     other = case_by_record(ready, "2026000011", hospital="QCH2")

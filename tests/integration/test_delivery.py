@@ -15,9 +15,9 @@ from aiosmtpd.smtp import AuthResult
 from sqlmodel import select
 
 from models import OutboxMessage
-from models.base import utcnow
-from qcflow.db import unit_of_work
-from tests.helpers import REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document
+from qcflow.core.clock import utcnow
+from qcflow.store.db import unit_of_work
+from tests.helpers import reconfigure, REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document
 
 pytestmark = pytest.mark.db
 
@@ -89,7 +89,7 @@ def credentials() -> Credentials:
 @pytest.fixture
 def smtp_server(demo, monkeypatch, credentials):
     """A real SMTP server (AUTH offered in plain text, for the test only); settings point the deliverer at it."""
-    from qcflow.settings import get_settings
+    from qcflow.core.runtime import get_settings
 
     recorder = Recorder()
     port = _free_port()
@@ -99,18 +99,18 @@ def smtp_server(demo, monkeypatch, credentials):
     recorder.connections = 0  # start() opens one probe connection of its own
     monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("QCFLOW_SMTP_PORT", str(port))
-    get_settings.cache_clear()
+    reconfigure()
     yield recorder
     controller.stop()
-    get_settings.cache_clear()
+    reconfigure()
 
 
 def _set(monkeypatch, **env):
-    from qcflow.settings import get_settings
+    from qcflow.core.runtime import get_settings
 
     for name, value in env.items():
         monkeypatch.setenv(f"QCFLOW_{name.upper()}", str(value))
-    get_settings.cache_clear()
+    reconfigure()
 
 
 def _submitted_document() -> int:
@@ -126,10 +126,12 @@ def _rows() -> dict[str, OutboxMessage]:
     return {r.to_addr: r for r in rows}
 
 
-def _deliver(**kwargs):
+def _deliver(now=None, settings=None):
     from notifications.delivery import deliver
+    from qcflow.core.runtime import get_settings
+    from qcflow.store.db import get_engine
 
-    return deliver(**kwargs)
+    return deliver(get_engine(), settings or get_settings(), (lambda: now) if now else utcnow)
 
 
 def _has_chinese(text: str) -> bool:
@@ -143,7 +145,7 @@ def test_the_summary_is_chinese():
 
 
 def test_a_batch_goes_out_over_one_connection_with_proper_headers_and_both_parts(smtp_server):
-    from qcflow.settings import get_settings
+    from qcflow.core.runtime import get_settings
 
     _submitted_document()
     rows = _rows()
@@ -311,6 +313,8 @@ def test_a_row_leased_by_another_deliverer_is_left_alone_until_the_lease_ends(sm
 
 def test_concurrent_deliverers_never_send_the_same_row(smtp_server):
     from notifications.delivery import deliver_pending
+    from qcflow.core.runtime import get_settings
+    from qcflow.store.db import get_engine
 
     for _ in range(4):
         _submitted_document()
@@ -319,7 +323,7 @@ def test_concurrent_deliverers_never_send_the_same_row(smtp_server):
     assert total == 12
 
     async def both():
-        return await asyncio.gather(*(deliver_pending() for _ in range(4)))
+        return await asyncio.gather(*(deliver_pending(get_engine(), get_settings(), utcnow) for _ in range(4)))
 
     reports = asyncio.run(both())
 
@@ -341,7 +345,9 @@ def test_the_maildir_sink_round_trip(demo, monkeypatch, tmp_path):
     rows = _rows()
     t0 = utcnow()
 
-    with MaildirSink(maildir) as sink:  # default host and settings.sink_port
+    from qcflow.core.runtime import get_settings
+
+    with MaildirSink(maildir, port=get_settings().sink_port) as sink:
         reports = [_deliver(now=t0 + timedelta(hours=h)) for h in range(3)]  # one per batch, an hour apart
     assert sink.host == "127.0.0.1" and [r.sent for r in reports] == [1, 1, 1]
 

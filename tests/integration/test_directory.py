@@ -7,9 +7,9 @@ import pytest
 from sqlmodel import select
 
 from models import Center, Commission, Institution, Person, RoleAssignment
-from qcflow import directory
-from qcflow.db import unit_of_work
-from qcflow.directory import DirectoryError
+from qcflow.services import directory
+from qcflow.store.db import unit_of_work
+from qcflow.services.directory import DirectoryError
 from tests.conftest import DEMO_DIRECTORY
 
 pytestmark = pytest.mark.db

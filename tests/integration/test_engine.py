@@ -5,7 +5,7 @@ import pytest
 from sqlmodel import select
 
 from models import Case, CaseEvent, DocumentNumber, OutboxMessage, TaskLink
-from qcflow.db import unit_of_work
+from qcflow.store.db import unit_of_work
 from states.rules import Conflict, Refused
 from tests.helpers import LEADER, REVIEWER, SECRETARY, SECTION_HEAD, fire, new_document
 

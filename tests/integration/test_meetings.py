@@ -9,11 +9,12 @@ import pytest
 from sqlmodel import func, select
 
 from models import CalendarDay, Center, Dispatch, Meeting, OutboxMessage
-from notifications.delivery import deliver
-from qcflow import meetings
-from qcflow.db import unit_of_work
+from qcflow.core.clock import utcnow
+from qcflow.services.mail import deliver_outbox as deliver
+from qcflow.services import meetings
+from qcflow.store.db import unit_of_work
 from states.rules import Refused
-from tests.helpers import DIRECTOR, OTHER_SECRETARY, SECRETARY
+from tests.helpers import reconfigure, DIRECTOR, OTHER_SECRETARY, SECRETARY
 from tests.smtp import SmtpServer, parts
 
 pytestmark = pytest.mark.db
@@ -59,14 +60,14 @@ def count(model) -> int:
 
 @pytest.fixture
 def smtp(demo, monkeypatch):
-    from qcflow.settings import get_settings
+    from qcflow.core.runtime import get_settings
 
     with SmtpServer() as server:
         monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("QCFLOW_SMTP_PORT", str(server.port))
-        get_settings.cache_clear()
+        reconfigure()
         yield server
-    get_settings.cache_clear()
+    reconfigure()
 
 
 def delivered(smtp: SmtpServer, expected: int) -> list:
@@ -223,12 +224,12 @@ def test_the_calendar_file_keeps_crlf_for_a_server_without_8bitmime(demo):
     from aiosmtplib.email import flatten_message
 
     from notifications.delivery import build_message
-    from qcflow.settings import get_settings
+    from qcflow.core.runtime import get_settings
 
     invite("2026-09-15")
     with unit_of_work() as s:
         row = s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == DIRECTOR)).one()
-    wire = flatten_message(build_message(row, get_settings()), utf8=False, cte_type="7bit")  # what aiosmtplib sends
+    wire = flatten_message(build_message(row, get_settings(), utcnow()), utf8=False, cte_type="7bit")  # what aiosmtplib sends
     part, _ = calendar_of(message_from_bytes(wire, policy=policy.default))
     raw = part.get_payload(decode=True)
     assert raw.startswith(b"BEGIN:VCALENDAR\r\n") and raw.count(b"\n") == raw.count(b"\r\n")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from qcflow import deployments
-from tests.helpers import SECRETARY, fire, new_document
+from qcflow.run import deployments
+from tests.helpers import reconfigure, SECRETARY, fire, new_document
 from tests.smtp import SmtpServer
 
 
@@ -37,13 +37,13 @@ def test_served_deployments_equal_the_declared_ones():
 @pytest.mark.db
 def test_sweep_flow_reminds_through_smtp_and_a_rerun_sends_nothing(harness, demo, monkeypatch):
     from flows.sweep_deadlines import sweep_deadlines
-    from qcflow.settings import get_settings
+    from qcflow.core.runtime import get_settings
 
     with SmtpServer() as smtp:
         monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("QCFLOW_SMTP_PORT", str(smtp.port))
-        get_settings.cache_clear()
-        from qcflow.db import unit_of_work
+        reconfigure()
+        from qcflow.store.db import unit_of_work
 
         with unit_of_work() as s:
             case_id = new_document(s)

@@ -18,11 +18,11 @@ import pytest
 from sqlmodel import select
 
 from models import CalendarDay, Case, CaseEvent, Center, Deadline, Dispatch, OutboxMessage
-from qcflow import deadlines
-from qcflow.clock import end_of_local_day, local_zone, to_local
-from qcflow.db import unit_of_work
-from qcflow.errors import UserError
-from tests.helpers import REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document
+from qcflow.engine import deadlines
+from qcflow.core.clock import end_of_local_day, local_zone, to_local
+from qcflow.store.db import unit_of_work
+from qcflow.core.errors import UserError
+from tests.helpers import reconfigure, REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document
 from tests.smtp import SmtpServer
 
 pytestmark = pytest.mark.db
@@ -50,7 +50,7 @@ def days(first: str, last: str):
 
 
 def open_half_year(day: str = "2026-06-01", **kwargs) -> dict:
-    from qcflow.reports import open_reports
+    from qcflow.services.reports import open_reports
 
     with unit_of_work() as s:
         return open_reports(s, "half_year", now=at(day), **kwargs)
@@ -109,19 +109,19 @@ def _addr(header: str) -> str:
 @pytest.fixture
 def smtp(demo, monkeypatch):
     """A real SMTP server on 127.0.0.1; outbox delivery points at it."""
-    from qcflow.settings import get_settings
+    from qcflow.core.runtime import get_settings
 
     with SmtpServer() as server:
         monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("QCFLOW_SMTP_PORT", str(server.port))
-        get_settings.cache_clear()
+        reconfigure()
         yield server
-    get_settings.cache_clear()
+    reconfigure()
 
 
 def deliver_to(server: SmtpServer) -> list:
     """Deliver what waits in the outbox; the messages the SMTP server received from this run."""
-    from notifications.delivery import deliver
+    from qcflow.services.mail import deliver_outbox as deliver
 
     before = len(server.messages)
     report = deliver()
@@ -187,7 +187,7 @@ def test_an_inactive_center_gets_no_report(demo):
 
 
 def test_the_year_end_reports_are_a_separate_period_due_31_december(demo):
-    from qcflow.reports import open_reports
+    from qcflow.services.reports import open_reports
 
     open_half_year("2026-06-01")
     with unit_of_work() as s:
@@ -211,7 +211,7 @@ def test_the_year_end_reports_are_a_separate_period_due_31_december(demo):
     ],
 )
 def test_a_wrong_kind_or_period_is_refused_in_chinese_and_opens_nothing(demo, kind, period, expected):
-    from qcflow.reports import open_reports
+    from qcflow.services.reports import open_reports
 
     with unit_of_work() as s:
         with pytest.raises(UserError) as err:
@@ -386,7 +386,7 @@ def _review_due(submitted_on: str) -> date:
 
 
 def test_loading_2027_holidays_moves_a_2027_review_deadline_and_ends_the_fallback_warning(demo, tmp_path, caplog):
-    from qcflow.calendar import load_file
+    from qcflow.store.calendar import load_file
 
     # Thu 2027-09-30 + 5 working days. Without 2027 data (Mon–Fri): 10-01, 04, 05, 06, 07.
     with caplog.at_level(logging.WARNING, logger=WORKDAYS_LOG):
@@ -410,7 +410,7 @@ def test_loading_2027_holidays_moves_a_2027_review_deadline_and_ends_the_fallbac
 
 
 def test_a_loaded_make_up_sunday_counts_as_a_working_day(demo, tmp_path):
-    from qcflow.calendar import calendar_for, load_file
+    from qcflow.store.calendar import calendar_for, load_file
 
     with unit_of_work() as s:
         load_file(s, _write(tmp_path, NATIONAL_DAY_2027.format(holidays=HOLIDAY_LINES)))
@@ -423,7 +423,7 @@ def test_a_loaded_make_up_sunday_counts_as_a_working_day(demo, tmp_path):
 
 
 def test_loading_a_year_again_replaces_what_was_loaded_for_it(demo, tmp_path):
-    from qcflow.calendar import load_file
+    from qcflow.store.calendar import load_file
 
     with unit_of_work() as s:
         load_file(s, _write(tmp_path, NATIONAL_DAY_2027.format(holidays=HOLIDAY_LINES)))
@@ -438,7 +438,7 @@ def test_loading_a_year_again_replaces_what_was_loaded_for_it(demo, tmp_path):
 
 
 def test_a_holiday_range_written_from_to_is_accepted(demo, tmp_path):
-    from qcflow.calendar import load_file
+    from qcflow.store.calendar import load_file
 
     text = "year: 2027\nholidays:\n  - {from: 2027-10-01, to: 2027-10-07, name: 国庆节}\n"
     with unit_of_work() as s:
@@ -478,7 +478,7 @@ BAD_FILES = ["missing", "gbk", "not_yaml", "no_year", "year_text", "a_list", "ba
 
 @pytest.mark.parametrize("name", BAD_FILES)
 def test_a_bad_calendar_file_is_refused_in_chinese_and_changes_nothing(demo, tmp_path, name):
-    from qcflow.calendar import load_file
+    from qcflow.store.calendar import load_file
 
     with unit_of_work() as s:
         load_file(s, _write(tmp_path, NATIONAL_DAY_2027.format(holidays=HOLIDAY_LINES), "good.yaml"))
@@ -506,7 +506,7 @@ def test_the_calendar_load_command_reports_what_it_loaded(demo, tmp_path, capsys
 
 
 def test_an_impossible_unquoted_date_is_refused_in_chinese(demo, tmp_path, capsys):
-    from qcflow.calendar import load_file
+    from qcflow.store.calendar import load_file
     from qcflow.cli import main
 
     path = _write(tmp_path, "year: 2027\nholidays:\n  - {date: 2027-02-30, name: 错日}\n")
@@ -521,7 +521,7 @@ def test_an_impossible_unquoted_date_is_refused_in_chinese(demo, tmp_path, capsy
 
 
 def test_due_rows_list_open_deadlines_with_their_status_per_center_and_for_everyone(demo):
-    from qcflow.queries import due_rows
+    from qcflow.services.queries import due_rows
 
     open_half_year("2026-06-01")
     with unit_of_work() as s:
@@ -584,7 +584,7 @@ def test_the_due_command_shows_late_items_for_one_center(demo, capsys):
 
 def test_the_open_reports_flow_opens_the_reports_and_the_mail_reaches_smtp(harness, smtp):
     from flows.open_reports import open_reports_flow
-    from qcflow.flow_runner import run_flow
+    from qcflow.run.flow_runner import run_flow
 
     result = open_reports_flow(kind="half_year", as_of="2026-06-01")
     assert result["period"] == "2026H1" and result["due"] == "2026-06-30"

@@ -6,10 +6,10 @@ from sqlmodel import select
 
 from models import RoleAssignment
 from models.registry import Appointment
-from qcflow.clock import utcnow
-from qcflow.db import unit_of_work
-from qcflow.demo import walk_applications
-from qcflow.registry import center_detail, change_roster
+from qcflow.core.clock import utcnow
+from qcflow.store.db import unit_of_work
+from qcflow.run.demo import walk_applications
+from qcflow.services.registry import center_detail, change_roster
 from states.rules import Refused
 
 pytestmark = pytest.mark.db

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from models import Center
 
-DEMO = Path(__file__).resolve().parent.parent / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "demo"
 SECRETARY = "secretary@card.qingchuan.example"
 REVIEWER = "reviewer@wjw.qingchuan.example"
 LEADER = "leader@wjw.qingchuan.example"
@@ -18,9 +18,9 @@ LEADER = "leader@wjw.qingchuan.example"
 
 def prepare() -> None:
     """Schema, demo directory. Safe to run again."""
-    from qcflow import directory
-    from qcflow.db import unit_of_work, upgrade_schema
-    from qcflow.settings import get_settings
+    from qcflow.services import directory
+    from qcflow.store.db import unit_of_work, upgrade_schema
+    from qcflow.core.runtime import get_settings
 
     upgrade_schema(get_settings().effective_database_url)
     with unit_of_work() as session:
@@ -35,7 +35,7 @@ def seed_waiting_document() -> Optional[int]:
     """A submitted notice waiting for the reviewer, unless one already waits."""
     from models import Case
     from qcflow import engine
-    from qcflow.db import unit_of_work
+    from qcflow.store.db import unit_of_work
 
     with unit_of_work() as session:
         waiting = session.exec(select(Case).where(Case.kind == "document",
@@ -51,9 +51,9 @@ def walk_applications() -> list[dict]:
     """The two demo applications (Y§7–§13): one refused on submission with every rule it breaks,
     one walked through materials, expert review and approval to an active center."""
     from qcflow import engine
-    from qcflow.applications import attach_file
-    from qcflow.db import unit_of_work
-    from qcflow.registry import center_detail
+    from qcflow.services.applications import attach_file
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.registry import center_detail
     from states.materials import SLOTS
     from states.rules import Refused
 
@@ -94,12 +94,12 @@ def walk_applications() -> list[dict]:
 
 def walk_story(print_json: bool = False) -> int:
     from models import OutboxMessage
-    from notifications.delivery import deliver
+    from qcflow.services.mail import deliver_outbox as deliver
     from notifications.sink import MaildirSink
     from qcflow import engine
-    from qcflow.db import unit_of_work
-    from qcflow.queries import case_detail
-    from qcflow.settings import get_settings
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.queries import case_detail
+    from qcflow.core.runtime import get_settings
 
     prepare()
     log: list[dict] = []

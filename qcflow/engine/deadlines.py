@@ -13,9 +13,9 @@ from typing import Optional
 from sqlmodel import Session, select
 
 from models import Case, CaseEvent, Deadline, Dispatch
-from qcflow.calendar import calendar_for
-from qcflow.clock import end_of_local_day, local_date, to_local, utcnow
-from qcflow.ledger import claim
+from qcflow.store.calendar import calendar_for
+from qcflow.core.clock import end_of_local_day, local_date, to_local, utcnow
+from qcflow.store.ledger import claim
 from states.ladders import LADDERS, steps_due
 from states.workdays import WorkCalendar
 from states.workflow import DeadlineSpec, Notify, Workflow
@@ -107,7 +107,7 @@ def _spec(workflow: Workflow, step: str) -> Optional[DeadlineSpec]:
 
 def _walk(session: Session, deadline: Deadline, case: Case, workflow: Workflow, spec: DeadlineSpec, today: date,
           now: datetime, calendar: WorkCalendar, done: set[str], report: SweepReport) -> None:
-    from qcflow.outbox import notify_all
+    from qcflow.engine.outbox import notify_all
 
     ladder = LADDERS[spec.ladder]
     due_day = local_date(deadline.due_at)

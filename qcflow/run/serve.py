@@ -12,7 +12,9 @@ from contextlib import ExitStack
 
 import httpx
 
-from qcflow.settings import get_settings
+from qcflow import bootstrap
+from qcflow.core import runtime
+from qcflow.core.runtime import get_settings
 
 
 def _wait_for(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
@@ -83,8 +85,8 @@ def serve(demo: bool = False, with_prefect: bool = True) -> int:
     os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 
-    from qcflow import demo as demo_data
-    from qcflow.db import upgrade_schema
+    from qcflow.run import demo as demo_data
+    from qcflow.store.db import upgrade_schema
 
     upgrade_schema(settings.effective_database_url)
     if demo:
@@ -102,10 +104,11 @@ def serve(demo: bool = False, with_prefect: bool = True) -> int:
             os.environ["QCFLOW_SMTP_HOST"] = "127.0.0.1"
             os.environ["QCFLOW_SMTP_PORT"] = str(sink.port)
             os.environ["QCFLOW_SMTP_TLS"] = "none"
-            get_settings.cache_clear()
+            bootstrap.configure(get_settings().model_copy(
+                update={"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_tls": "none"}), runtime.current().clock)
             print(f"本地邮件接收：127.0.0.1:{sink.port}，邮件保存在 {settings.maildir}")
 
-        from notifications.delivery import deliver
+        from qcflow.services.mail import deliver_outbox as deliver
 
         print(f"待发邮件：{deliver().summary()}")  # don't make the first mails wait for the flow's minute
 
@@ -134,7 +137,7 @@ def serve(demo: bool = False, with_prefect: bool = True) -> int:
 
         from prefect import serve as prefect_serve
 
-        from qcflow import deployments
+        from qcflow.run import deployments
 
         deps = deployments.build()
         threading.Thread(target=_report_ready, args=(api, [d.name for d in deps], started), daemon=True).start()
@@ -161,7 +164,7 @@ def _report_ready(api: str, names: list[str], started: float) -> None:
 
 
 def _idle_with_delivery() -> int:
-    from notifications.delivery import deliver
+    from qcflow.services.mail import deliver_outbox as deliver
 
     try:
         while True:

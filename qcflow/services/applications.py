@@ -11,8 +11,9 @@ from sqlmodel import Session, select
 from models import Case, Center, Deadline, Institution, Person, RoleAssignment
 from models.registry import Attachment
 from qcflow import engine
-from qcflow.clock import local_date, utcnow
-from qcflow.settings import get_settings
+from qcflow.engine import plugins
+from qcflow.core.clock import local_date, utcnow
+from qcflow.core.runtime import get_settings
 from states import materials
 from states.rules import Reason, Refused
 from states.staffing import Applicant, Member, Roster
@@ -48,6 +49,7 @@ def member_from(person: Person, institution: Optional[Institution], entry: dict[
     )
 
 
+@plugins.provides_facts("application")
 def application_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
     data = case.data
     today = local_date(now)
@@ -133,7 +135,7 @@ def attach_file(session: Session, case_id: int, slot: str, content: bytes, filen
 
 def read_upload(path: Path, limit: int = materials.MAX_BYTES.value) -> bytes:
     """Read a file to upload without loading more than the limit allows."""
-    from qcflow.errors import UserError
+    from qcflow.core.errors import UserError
 
     try:
         with open(path, "rb") as fh:

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
+PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 
 
 def declared(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:

@@ -14,12 +14,12 @@ from sqlmodel import Session, select
 
 from models import Center, Commission, Meeting, Person
 from notifications.ics import invitation
-from qcflow.calendar import calendar_for
-from qcflow.clock import local_date, utcnow
+from qcflow.store.calendar import calendar_for
+from qcflow.core.clock import local_date, utcnow
 from qcflow.engine import actor_of, person_by_email
-from qcflow.ledger import claim
-from qcflow.outbox import Recipient, center_people, enqueue
-from qcflow.settings import get_settings
+from qcflow.store.ledger import claim
+from qcflow.engine.outbox import Recipient, center_people, enqueue
+from qcflow.core.runtime import get_settings
 from states.meetings import (
     DISPATCH_MEETING, MEETING_KINDS, Obligation, clean_meeting, kind_label, may_record, missing_obligations,
     next_dispatch_meeting, year_of,

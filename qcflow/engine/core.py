@@ -15,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models import Case, CaseEvent, Center, Commission, Person, RoleAssignment
-from qcflow import deadlines
-from qcflow.clock import local_date, utcnow
-from qcflow.numbering import take_next_number
-from qcflow.outbox import notify_all
+from qcflow.engine import deadlines, plugins
+from qcflow.engine.plugins import facts_for
+from qcflow.core.clock import local_date, utcnow
+from qcflow.store.numbering import take_next_number
+from qcflow.engine.outbox import notify_all
 from states.registry import WORKFLOWS
 from states.rules import SYSTEM, Actor, CaseView, Conflict, PastEvent, Reason, Refused
 from states.workflow import Attempt, Transition, Workflow
@@ -51,8 +52,6 @@ def actor_of(session: Session, person: Person) -> Actor:
 
 
 def view_of(session: Session, case: Case, now: Optional[datetime] = None) -> CaseView:
-    from qcflow.facts import facts_for
-
     events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
     return CaseView(
         kind=case.kind, state=case.state, center_id=case.center_id, created_by_id=case.created_by_id,
@@ -150,9 +149,7 @@ def _entered(session: Session, workflow: Workflow, case: Case, now: datetime, re
     if effects.assign_number:
         _assign_number(session, case, now)
     if effects.effect:
-        from qcflow.effects import EFFECTS
-
-        EFFECTS[effects.effect](session, case, now)
+        plugins.run_effect(effects.effect, session, case, now)
     notify_all(session, workflow, case, effects.notify)
     if effects.auto_trigger:
         _step(session, workflow, case, SYSTEM, Attempt(effects.auto_trigger), now, result)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from qcflow import deployments
-from qcflow.errors import UserError
+from qcflow.run import deployments
+from qcflow.core.errors import UserError
 
 
 def run_flow(name: str, params: dict[str, str]) -> dict[str, Any]:

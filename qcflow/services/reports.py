@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 
 from models import Center
 from qcflow import engine
-from qcflow.clock import local_date, utcnow
-from qcflow.errors import UserError
+from qcflow.core.clock import local_date, utcnow
+from qcflow.core.errors import UserError
 from states.periods import Period, parse_period, period_for
 
 

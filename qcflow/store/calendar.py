@@ -9,7 +9,7 @@ import yaml
 from sqlmodel import Session, select
 
 from models import CalendarDay
-from qcflow.errors import UserError
+from qcflow.core.errors import UserError
 from states.workdays import WorkCalendar
 
 

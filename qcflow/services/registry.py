@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 from models import Case, Center, Institution, Person, RoleAssignment
 from models.registry import Appointment
 from qcflow import engine
-from qcflow.clock import local_date
+from qcflow.engine import plugins
+from qcflow.core.clock import local_date
 from states import staffing_policy as P
 from states.staffing import ROLES, term_end
 
@@ -24,6 +25,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+@plugins.effect("establish_center")
 def establish(session: Session, case: Case, now: datetime) -> Center:
     """The approved center becomes active, its people are appointed for a term (Y§26), and the
     indicators, standards and assessment plan fall due in 3 months (Y§21)."""
@@ -86,8 +88,8 @@ def change_roster(session: Session, code: str, email: str, data: dict[str, Any],
 
     data: add: [{email, role, ...roster fields}], remove: [email], change_role: [{email, role}],
     size_justification, reason. Nothing is written when any rule fails."""
-    from qcflow.applications import member_from
-    from qcflow.errors import UserError
+    from qcflow.services.applications import member_from
+    from qcflow.core.errors import UserError
     from states.roster import check_change, may_change
     from states.rules import Reason, Refused
     from states.staffing import Roster

@@ -16,8 +16,8 @@ from typing import Optional
 from sqlmodel import Session, select
 
 from models import Case, TaskLink
-from qcflow.clock import utcnow
-from qcflow.settings import get_settings
+from qcflow.core.clock import utcnow
+from qcflow.core.runtime import get_settings
 
 
 def _sign(payload: str) -> str:

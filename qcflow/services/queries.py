@@ -7,8 +7,8 @@ from typing import Any, Optional
 from sqlmodel import Session, select
 
 from models import Case, CaseEvent, Center, Deadline, Person
-from qcflow.clock import fmt_local, local_date
-from qcflow.outbox import document_number
+from qcflow.core.clock import fmt_local, local_date
+from qcflow.engine.outbox import document_number
 from states.registry import WORKFLOWS
 
 

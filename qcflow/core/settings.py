@@ -1,7 +1,6 @@
 """Settings read from QCFLOW_* environment variables."""
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -36,6 +35,7 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 100
     outbox_max_attempts: int = 5
     outbox_backoff_seconds: int = 60
+    fixed_now: str = ""  # ISO moment: the clock stands still there (tests, demos); empty: the system clock
     deliver_after_action: bool = True  # send a page action's emails right away; the flow is the safety net
 
     @model_validator(mode="after")
@@ -54,7 +54,3 @@ class Settings(BaseSettings):
     def maildir(self) -> Path:
         return self.data_dir / "mailbox"
 
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

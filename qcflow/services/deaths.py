@@ -9,12 +9,14 @@ from sqlmodel import Session, select
 
 from models import AccessLog, Case, Center, Institution, Person
 from qcflow import engine
-from qcflow.clock import local_date, utcnow
-from qcflow.queries import case_detail
+from qcflow.engine import plugins
+from qcflow.core.clock import local_date, utcnow
+from qcflow.services.queries import case_detail
 from states.death_review import WORKFLOW, may_read
 from states.rules import Reason, Refused
 
 
+@plugins.provides_facts("death_review")
 def review_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
     data = case.data
     people = {p.email: p.id for p in session.exec(select(Person)).all()}  # emails a step may name
@@ -44,7 +46,7 @@ def log_access(session: Session, case_id: int, person_id: int, channel: str) -> 
 
 def summary(session: Session, today: Optional[date] = None) -> dict[str, list[dict[str, Any]]]:
     """Per center and per hospital: reported, low-risk, reviewed, discussed on time, actions open/overdue."""
-    from qcflow.calendar import calendar_for
+    from qcflow.store.calendar import calendar_for
     from states.death_review import DISCUSSION_WORKING_DAYS_INDICATOR
 
     today = today or local_date(utcnow())

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
+from alembic import command
+from alembic.config import Config
 
 import models  # noqa: F401  (registers the tables)
+from qcflow.core import runtime
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -45,15 +47,13 @@ def _sqlite_write_serially(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-@lru_cache
-def engine_for(url: str) -> Engine:
-    return make_engine(url)
-
-
 def get_engine() -> Engine:
-    from qcflow.settings import get_settings
-
-    return engine_for(get_settings().effective_database_url)
+    """The process's database engine (one pool per runtime, closed when the runtime is replaced)."""
+    rt = runtime.current()
+    engine = rt.resources.get("db_engine")
+    if engine is None:
+        engine = rt.resources["db_engine"] = make_engine(rt.settings.effective_database_url)
+    return engine
 
 
 @contextmanager
@@ -70,11 +70,8 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
 
 def upgrade_schema(url: str) -> None:
     """Create or upgrade the schema to the newest migration."""
-    from alembic import command
-    from alembic.config import Config
-
     _ensure_sqlite_dir(url)
-    here = Path(__file__).resolve().parent.parent / "migrations"
+    here = Path(__file__).resolve().parents[2] / "migrations"
     cfg = Config()
     cfg.set_main_option("script_location", str(here))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models import Dispatch
-from qcflow.clock import utcnow
+from qcflow.core.clock import utcnow
 
 
 def claim(session: Session, key: str, action: str, deadline_id: Optional[int] = None,

@@ -9,9 +9,9 @@ from sqlmodel import Session, select
 
 from models import Case, CaseEvent, Center, Commission, DocumentNumber, OutboxMessage, Person, RoleAssignment
 from notifications.compose import compose
-from qcflow.clock import utcnow
-from qcflow.links import make_link
-from qcflow.settings import get_settings
+from qcflow.core.clock import utcnow
+from qcflow.store.links import make_link
+from qcflow.core.runtime import get_settings
 from states.docnumber import render_document_number
 from states.workflow import Notify, Workflow
 
@@ -107,7 +107,7 @@ def notify_all(session: Session, workflow: Workflow, case: Case, notices: Iterab
         return 0
     context = {**base_context(session, workflow, case), **(extra or {})}
     if not context["due_date"]:
-        from qcflow.deadlines import open_due_label
+        from qcflow.engine.deadlines import open_due_label
         context["due_date"] = open_due_label(session, case)
     count = 0
     for notice in notices:

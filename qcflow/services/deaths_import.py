@@ -29,9 +29,9 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, select
 
 from models import Case, CaseEvent, Institution, LowRiskGroup, Person
-from qcflow.clock import local_date, utcnow
-from qcflow.errors import UserError
-from qcflow.settings import get_settings
+from qcflow.core.clock import local_date, utcnow
+from qcflow.core.errors import UserError
+from qcflow.core.runtime import get_settings
 from states.death_intake import (
     DEFAULT_HEADERS, FIELD_LABELS, KIND, REQUIRED_FIELDS, DeathRecord, RowError, case_key, case_title,
     check_mapping, map_headers, new_case_data, normalize_drg, normalize_header, parse_row, pseudonymize,
@@ -322,7 +322,7 @@ _PG_EVENTS = text("""
 
 def _session_source(source: SessionSource) -> Callable[[], Session]:
     if source is None:
-        from qcflow.db import get_engine
+        from qcflow.store.db import get_engine
 
         source = get_engine()
     if isinstance(source, Engine):

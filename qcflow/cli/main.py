@@ -10,7 +10,8 @@ from typing import Any, Callable, Optional
 
 import yaml
 
-from qcflow.errors import UserError
+from qcflow import bootstrap
+from qcflow.core.errors import UserError
 
 EXIT_REFUSED = 2
 EXIT_CONFLICT = 3
@@ -48,8 +49,8 @@ def _read_data(source: str) -> dict[str, Any]:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from qcflow.db import upgrade_schema
-    from qcflow.settings import get_settings
+    from qcflow.store.db import upgrade_schema
+    from qcflow.core.runtime import get_settings
 
     url = get_settings().effective_database_url
     upgrade_schema(url)
@@ -64,8 +65,8 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_directory_load(args: argparse.Namespace) -> int:
-    from qcflow import directory
-    from qcflow.db import unit_of_work
+    from qcflow.services import directory
+    from qcflow.store.db import unit_of_work
 
     with unit_of_work() as session:
         report = directory.load_file(session, Path(args.file))
@@ -78,8 +79,8 @@ def cmd_directory_load(args: argparse.Namespace) -> int:
 
 def cmd_case_new(args: argparse.Namespace) -> int:
     from qcflow import engine
-    from qcflow.db import unit_of_work
-    from qcflow.queries import case_detail
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.queries import case_detail
 
     data = _read_data(args.data)
     with unit_of_work() as session:
@@ -91,8 +92,8 @@ def cmd_case_new(args: argparse.Namespace) -> int:
 
 def cmd_case_fire(args: argparse.Namespace) -> int:
     from qcflow import engine
-    from qcflow.db import unit_of_work
-    from qcflow.queries import case_detail
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.queries import case_detail
 
     changes = _read_data(args.data) if args.data else None
     with unit_of_work() as session:
@@ -109,8 +110,8 @@ def cmd_case_fire(args: argparse.Namespace) -> int:
 
 
 def cmd_case_attach(args: argparse.Namespace) -> int:
-    from qcflow.applications import attach_file, read_upload
-    from qcflow.db import unit_of_work
+    from qcflow.services.applications import attach_file, read_upload
+    from qcflow.store.db import unit_of_work
 
     content = read_upload(Path(args.file))
     with unit_of_work() as session:
@@ -123,8 +124,8 @@ def cmd_case_attach(args: argparse.Namespace) -> int:
 
 
 def cmd_meetings_record(args: argparse.Namespace) -> int:
-    from qcflow import meetings
-    from qcflow.db import unit_of_work
+    from qcflow.services import meetings
+    from qcflow.store.db import unit_of_work
     from states.meetings import kind_label
 
     data = _read_data(args.data)
@@ -136,8 +137,8 @@ def cmd_meetings_record(args: argparse.Namespace) -> int:
 
 
 def cmd_meetings_list(args: argparse.Namespace) -> int:
-    from qcflow import meetings
-    from qcflow.db import unit_of_work
+    from qcflow.services import meetings
+    from qcflow.store.db import unit_of_work
 
     with unit_of_work() as session:
         rows = meetings.list_meetings(session, args.center, args.year)
@@ -149,7 +150,7 @@ def cmd_meetings_list(args: argparse.Namespace) -> int:
 def _check_may_import(args: argparse.Namespace) -> None:
     from models import Institution
     from qcflow import engine
-    from qcflow.db import unit_of_work
+    from qcflow.store.db import unit_of_work
     from states.death_review import may_import
     from states.rules import Refused
 
@@ -163,8 +164,8 @@ def _check_may_import(args: argparse.Namespace) -> None:
 
 
 def cmd_deaths_import(args: argparse.Namespace) -> int:
-    from qcflow.db import get_engine
-    from qcflow.deaths_import import import_file
+    from qcflow.store.db import get_engine
+    from qcflow.services.deaths_import import import_file
 
     _check_may_import(args)
 
@@ -181,8 +182,8 @@ def cmd_deaths_import(args: argparse.Namespace) -> int:
 
 
 def cmd_deaths_report(args: argparse.Namespace) -> int:
-    from qcflow.db import get_engine
-    from qcflow.deaths_import import report_one
+    from qcflow.store.db import get_engine
+    from qcflow.services.deaths_import import report_one
 
     _check_may_import(args)
     report = report_one(get_engine(), _read_data(args.data), args.hospital, args.actor)
@@ -192,8 +193,8 @@ def cmd_deaths_report(args: argparse.Namespace) -> int:
 
 
 def cmd_deaths_drg(args: argparse.Namespace) -> int:
-    from qcflow.db import unit_of_work
-    from qcflow.deaths_import import load_low_risk_groups
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.deaths_import import load_low_risk_groups
 
     with unit_of_work() as session:
         count = load_low_risk_groups(session, Path(args.file), args.year)
@@ -202,8 +203,8 @@ def cmd_deaths_drg(args: argparse.Namespace) -> int:
 
 
 def cmd_deaths_show(args: argparse.Namespace) -> int:
-    from qcflow.db import unit_of_work
-    from qcflow.deaths import open_detail
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.deaths import open_detail
 
     with unit_of_work() as session:
         detail = open_detail(session, args.id, args.actor, "cli")
@@ -220,8 +221,8 @@ def cmd_deaths_show(args: argparse.Namespace) -> int:
 
 
 def cmd_deaths_summary(args: argparse.Namespace) -> int:
-    from qcflow.db import unit_of_work
-    from qcflow.deaths import summary
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.deaths import summary
 
     with unit_of_work() as session:
         result = summary(session)
@@ -238,8 +239,8 @@ def cmd_deaths_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_center_list(args: argparse.Namespace) -> int:
-    from qcflow.db import unit_of_work
-    from qcflow.registry import center_rows
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.registry import center_rows
 
     with unit_of_work() as session:
         rows = center_rows(session)
@@ -250,9 +251,9 @@ def cmd_center_list(args: argparse.Namespace) -> int:
 
 
 def cmd_center_change(args: argparse.Namespace) -> int:
-    from qcflow.clock import utcnow
-    from qcflow.db import unit_of_work
-    from qcflow.registry import change_roster
+    from qcflow.core.clock import utcnow
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.registry import change_roster
 
     data = _read_data(args.data)
     with unit_of_work() as session:
@@ -262,8 +263,8 @@ def cmd_center_change(args: argparse.Namespace) -> int:
 
 
 def cmd_center_show(args: argparse.Namespace) -> int:
-    from qcflow.db import unit_of_work
-    from qcflow.registry import center_detail
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.registry import center_detail
 
     with unit_of_work() as session:
         detail = center_detail(session, args.code)
@@ -281,8 +282,8 @@ def cmd_center_show(args: argparse.Namespace) -> int:
 
 def cmd_case_show(args: argparse.Namespace) -> int:
     from qcflow import engine
-    from qcflow.db import unit_of_work
-    from qcflow.queries import case_detail
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.queries import case_detail
 
     with unit_of_work() as session:
         detail = case_detail(session, engine.load_case(session, args.kind, args.id))
@@ -303,8 +304,8 @@ def cmd_case_show(args: argparse.Namespace) -> int:
 
 def cmd_case_list(args: argparse.Namespace) -> int:
     from qcflow import engine
-    from qcflow.db import unit_of_work
-    from qcflow.queries import case_rows
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.queries import case_rows
 
     workflow = engine.workflow_for(args.kind)
     by_label = {label: state for state, label in workflow.states.items()}
@@ -319,7 +320,7 @@ def cmd_case_list(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox_deliver(args: argparse.Namespace) -> int:
-    from notifications.delivery import deliver
+    from qcflow.services.mail import deliver_outbox as deliver
 
     report = deliver()
     _emit(args, {"sent": report.sent, "retried": report.retried, "gave_up": report.gave_up,
@@ -328,7 +329,7 @@ def cmd_outbox_deliver(args: argparse.Namespace) -> int:
 
 
 def _as_of(value: Optional[str]) -> Optional[datetime]:
-    from qcflow.clock import as_of_moment
+    from qcflow.core.clock import as_of_moment
 
     try:
         return as_of_moment(value)
@@ -337,8 +338,8 @@ def _as_of(value: Optional[str]) -> Optional[datetime]:
 
 
 def cmd_deadlines_sweep(args: argparse.Namespace) -> int:
-    from qcflow import deadlines
-    from qcflow.db import unit_of_work
+    from qcflow.engine import deadlines
+    from qcflow.store.db import unit_of_work
 
     with unit_of_work() as session:
         report = deadlines.sweep(session, now=_as_of(args.as_of))
@@ -350,9 +351,9 @@ def cmd_deadlines_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_due(args: argparse.Namespace) -> int:
-    from qcflow.clock import local_date, utcnow
-    from qcflow.db import unit_of_work
-    from qcflow.queries import due_rows
+    from qcflow.core.clock import local_date, utcnow
+    from qcflow.store.db import unit_of_work
+    from qcflow.services.queries import due_rows
 
     moment = _as_of(args.as_of) or utcnow()
     with unit_of_work() as session:
@@ -367,8 +368,8 @@ def cmd_due(args: argparse.Namespace) -> int:
 
 
 def cmd_calendar_load(args: argparse.Namespace) -> int:
-    from qcflow import calendar
-    from qcflow.db import unit_of_work
+    from qcflow.store import calendar
+    from qcflow.store.db import unit_of_work
 
     with unit_of_work() as session:
         result = calendar.load_file(session, Path(args.file))
@@ -377,19 +378,19 @@ def cmd_calendar_load(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from qcflow.serve import serve
+    from qcflow.run.serve import serve
 
     return serve(demo=args.demo, with_prefect=not args.no_prefect)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from qcflow.demo import walk_story
+    from qcflow.run.demo import walk_story
 
     return walk_story(print_json=args.json)
 
 
 def cmd_flows_run(args: argparse.Namespace) -> int:
-    from qcflow.flow_runner import run_flow
+    from qcflow.run.flow_runner import run_flow
 
     params: dict[str, str] = {}
     for item in args.param or []:
@@ -501,11 +502,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> int:
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from qcflow.directory import DirectoryError
+    from qcflow.services.directory import DirectoryError
     from states.rules import Conflict, Refused
 
     args = build_parser().parse_args(argv)
     try:
+        bootstrap.ensure()
         return args.fn(args)
     except Refused as refused:
         _fail(args, "refused", [str(r) for r in refused.reasons], "操作被拒绝：")

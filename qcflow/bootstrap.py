@@ -1,0 +1,55 @@
+"""The composition root: settings, the clock and the use cases, wired once per process.
+
+The CLI, the web app, the flows and the tests call `ensure()` or `configure()`; nothing below them
+reads the environment or the wall clock on its own.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+import qcflow.services  # noqa: F401  (registers the engine's plug-ins: facts, effects)
+from qcflow.core import runtime
+from qcflow.core.clock import Clock, FixedClock, SystemClock
+from qcflow.core.errors import UserError
+from qcflow.core.runtime import Runtime
+from qcflow.core.settings import Settings
+
+
+def clock_for(settings: Settings) -> Clock:
+    if not settings.fixed_now:
+        return SystemClock()
+    try:
+        moment = datetime.fromisoformat(settings.fixed_now)
+    except ValueError:
+        raise UserError(f"QCFLOW_FIXED_NOW“{settings.fixed_now}”不是有效的时刻（例如 2026-06-15T09:00+08:00）") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(settings.timezone))
+    return FixedClock(moment)
+
+
+def build(settings: Optional[Settings] = None, clock: Optional[Clock] = None) -> Runtime:
+    settings = settings or Settings()
+    return Runtime(settings=settings, clock=clock or clock_for(settings), zone=ZoneInfo(settings.timezone))
+
+
+def configure(settings: Optional[Settings] = None, clock: Optional[Clock] = None) -> Runtime:
+    """Install a new runtime (the previous one's database connections are closed)."""
+    close()
+    return runtime.install(build(settings, clock))
+
+
+def ensure() -> Runtime:
+    """The installed runtime, or one built from the QCFLOW_* environment."""
+    return runtime.installed() or configure()
+
+
+def close() -> None:
+    previous = runtime.installed()
+    if previous is not None:
+        for resource in previous.resources.values():
+            dispose = getattr(resource, "dispose", None)
+            if dispose:
+                dispose()
+        previous.resources.clear()

@@ -1,0 +1,1 @@
+"""Layer: settings, the clock and errors; imports nothing else of qcflow."""

@@ -1,0 +1,47 @@
+"""What the engine asks of the use-case layer, registered from above instead of imported upward.
+
+A workflow's pure rules may need facts from outside the case (the directory, the registry), and a
+state may set off a named effect (e.g. establishing a center). The services register both here
+when `qcflow.services` is imported; the engine only looks them up.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlmodel import Session
+
+from models import Case
+
+FactsProvider = Callable[[Session, Case, datetime], dict[str, Any]]
+Effect = Callable[[Session, Case, datetime], Any]
+
+FACTS: dict[str, FactsProvider] = {}
+EFFECTS: dict[str, Effect] = {}
+
+
+def provides_facts(kind: str) -> Callable[[FactsProvider], FactsProvider]:
+    def register(provider: FactsProvider) -> FactsProvider:
+        FACTS[kind] = provider
+        return provider
+    return register
+
+
+def effect(name: str) -> Callable[[Effect], Effect]:
+    def register(fn: Effect) -> Effect:
+        EFFECTS[name] = fn
+        return fn
+    return register
+
+
+def facts_for(session: Session, case: Case, now: datetime) -> dict[str, Any]:
+    provider = FACTS.get(case.kind)
+    return provider(session, case, now) if provider else {}
+
+
+def run_effect(name: str, session: Session, case: Case, now: datetime) -> None:
+    try:
+        fn = EFFECTS[name]
+    except KeyError:
+        raise LookupError(f"effect {name!r} is not registered; import qcflow.services (the bootstrap does)") from None
+    fn(session, case, now)

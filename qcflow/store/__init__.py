@@ -1,0 +1,1 @@
+"""Layer: the database, row writers and lookups (numbering, ledger, links, calendar)."""
