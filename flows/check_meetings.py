@@ -7,17 +7,15 @@ from typing import Optional
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from qcflow import bootstrap
-
 from flows.deliver_outbox import send_pending_mail
+from qcflow import bootstrap
+from qcflow.services import meetings
+from qcflow.store.db import unit_of_work
 
 
 @task(cache_policy=NO_CACHE, task_run_name="remind-missing-meetings")
 def remind_missing_meetings(as_of: Optional[str]) -> list[str]:
     bootstrap.ensure()
-    from qcflow.services import meetings
-    from qcflow.store.db import unit_of_work
-
     with unit_of_work() as session:
         return meetings.remind_missing(session, date.fromisoformat(as_of) if as_of else None)
 

@@ -6,18 +6,16 @@ from typing import Optional
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from qcflow import bootstrap
-
 from flows.deliver_outbox import send_pending_mail
+from qcflow import bootstrap
+from qcflow.core.clock import as_of_moment
+from qcflow.services.reports import open_reports
+from qcflow.store.db import unit_of_work
 
 
 @task(cache_policy=NO_CACHE, task_run_name="open-{kind}-reports")
 def open_period_reports(kind: str, period: Optional[str], as_of: Optional[str]) -> dict:
     bootstrap.ensure()
-    from qcflow.core.clock import as_of_moment
-    from qcflow.store.db import unit_of_work
-    from qcflow.services.reports import open_reports
-
     with unit_of_work() as session:
         return open_reports(session, kind, period, now=as_of_moment(as_of))
 

@@ -6,18 +6,16 @@ from typing import Optional
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from qcflow import bootstrap
-
 from flows.deliver_outbox import send_pending_mail
+from qcflow import bootstrap
+from qcflow.core.clock import as_of_moment
+from qcflow.services import sweep as deadlines
+from qcflow.store.db import unit_of_work
 
 
 @task(cache_policy=NO_CACHE, task_run_name="sweep-open-deadlines")
 def sweep_open_deadlines(as_of: Optional[str]) -> dict:
     bootstrap.ensure()
-    from qcflow.engine import deadlines
-    from qcflow.core.clock import as_of_moment
-    from qcflow.store.db import unit_of_work
-
     with unit_of_work() as session:
         report = deadlines.sweep(session, now=as_of_moment(as_of))
     return {"reminded": len(report.reminded), "escalated": len(report.escalated),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import json_field
@@ -54,6 +54,9 @@ class DocumentCounter(SQLModel, table=True):
 
 
 class Deadline(SQLModel, table=True):
+    # The sweep asks which open deadlines have an action due by now: this index answers it without
+    # touching the open ones that have none (closed_at alone matches every open row).
+    __table_args__ = (Index("ix_deadline_next_action", "closed_at", "next_action_at"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="qc_case.id", index=True)
     step: str  # e.g. review
@@ -62,6 +65,7 @@ class Deadline(SQLModel, table=True):
     closed_at: Optional[datetime] = Field(default=None, index=True)
     reminded_at: Optional[datetime] = None  # the latest reminder; each rung's send is in the dispatch ledger
     escalated_at: Optional[datetime] = None
+    next_action_at: Optional[datetime] = None  # when the ladder's next rung (or the overdue step) is reached
 
 
 class Dispatch(SQLModel, table=True):

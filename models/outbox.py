@@ -15,9 +15,11 @@ class OutboxMessage(SQLModel, table=True):
     case_id: Optional[int] = Field(default=None, foreign_key="qc_case.id", index=True)
     to_addr: str
     to_name: str = ""
-    subject: str
-    text_body: str
-    html_body: str
+    template: str = ""  # the mail intent: rendered at delivery from `context` (empty: already rendered)
+    context: dict[str, Any] = json_field()
+    subject: str = ""
+    text_body: str = ""
+    html_body: str = ""
     attachments: list[Any] = json_field(list)  # [{filename, content_type, content}] text attachments, e.g. .ics
     status: str = Field(default="pending", index=True)  # pending / sent / failed
     attempts: int = 0

@@ -27,9 +27,12 @@ from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, select
 
 from models import OutboxMessage
+from notifications.compose import compose
 from notifications.config import MailSettings as Settings
 
 Clock = Callable[[], datetime]
+# Fills in, per row id, the context a mail intent leaves to delivery time (names, numbers).
+Enricher = Callable[[Session, list[OutboxMessage]], dict[int, dict]]
 
 
 @contextmanager
@@ -101,7 +104,8 @@ def _error_text(exc: BaseException) -> str:
 
 # --- database steps (sync; run in a worker thread so the event loop stays free) ---------------------
 
-def _claim(engine: Engine, settings: Settings, now: datetime, lease_until: datetime) -> list[OutboxMessage]:
+def _claim(engine: Engine, settings: Settings, now: datetime, lease_until: datetime,
+           enrich: Optional[Enricher] = None) -> tuple[list[OutboxMessage], dict[int, dict]]:
     lease_free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
     with unit_of_work(engine) as session:
         ids = session.exec(
@@ -121,12 +125,19 @@ def _claim(engine: Engine, settings: Settings, now: datetime, lease_until: datet
             if result.rowcount == 1:
                 claimed.append(row_id)
         if not claimed:
-            return []
-        rows = session.exec(
+            return [], {}
+        rows = list(session.exec(
             select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        ).all()
-        return list(rows)
+        ).all())
+        return rows, (enrich(session, rows) if enrich else {})
+
+
+def render_row(row: OutboxMessage, extra: dict) -> None:
+    """Render a mail intent into the row's subject and bodies (in memory; stored when sent)."""
+    if row.template:
+        email = compose(row.template, **{**extra, **row.context})
+        row.subject, row.text_body, row.html_body = email.subject, email.text, email.html
 
 
 def _guarded_update(engine: Engine, row: OutboxMessage, lease_until: datetime, values: dict) -> bool:
@@ -153,7 +164,8 @@ class _Run:
     async def sent(self, row: OutboxMessage) -> None:
         recorded = await asyncio.to_thread(
             _guarded_update, self.engine, row, self.lease_until,
-            {"status": "sent", "sent_at": self.clock(), "attempts": row.attempts + 1, "lease_until": None},
+            {"status": "sent", "sent_at": self.clock(), "attempts": row.attempts + 1, "lease_until": None,
+             "subject": row.subject, "text_body": row.text_body, "html_body": row.html_body},
         )
         self.report.sent += 1
         if not recorded:  # the lease ran out and another deliverer took the row over
@@ -189,13 +201,14 @@ def _smtp_target(settings: Settings) -> tuple[str, int]:
     return "127.0.0.1", settings.sink_port
 
 
-async def deliver_pending(engine: Engine, settings: Settings, clock: Clock) -> DeliveryReport:
+async def deliver_pending(engine: Engine, settings: Settings, clock: Clock,
+                          enrich: Optional[Enricher] = None) -> DeliveryReport:
     """Send one batch of due outbox rows over one SMTP connection. Never raises for SMTP problems."""
     started = time.monotonic()
     claim_at = clock()
     lease = _lease_seconds(settings)
     lease_until = claim_at + timedelta(seconds=lease)
-    rows = await asyncio.to_thread(_claim, engine, settings, claim_at, lease_until)
+    rows, extras = await asyncio.to_thread(_claim, engine, settings, claim_at, lease_until, enrich)
     run = _Run(engine, settings, clock, lease_until, rows)
     if not rows:
         return run.report
@@ -223,6 +236,11 @@ async def deliver_pending(engine: Engine, settings: Settings, clock: Clock) -> D
                 await run.release(rows[index:])  # the lease is running out: leave the rest to the next run
                 break
             try:
+                render_row(row, extras.get(row.id, {}))
+            except Exception as exc:  # a template fault: this mail cannot be written, the others go on
+                await run.failed(row, f"邮件模板“{row.template}”无法生成：{_error_text(exc)}")
+                continue
+            try:
                 message = build_message(row, settings, now=clock())
                 refused, _ = await smtp.send_message(message, sender=settings.mail_from,
                                                      recipients=[row.to_addr])
@@ -247,6 +265,6 @@ async def deliver_pending(engine: Engine, settings: Settings, clock: Clock) -> D
     return run.report
 
 
-def deliver(engine: Engine, settings: Settings, clock: Clock) -> DeliveryReport:
+def deliver(engine: Engine, settings: Settings, clock: Clock, enrich: Optional[Enricher] = None) -> DeliveryReport:
     """Synchronous wrapper for scripts, the CLI and flows (not callable from inside a running event loop)."""
-    return asyncio.run(deliver_pending(engine, settings, clock))
+    return asyncio.run(deliver_pending(engine, settings, clock, enrich))

@@ -53,10 +53,10 @@ def _eligible(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
     f = case.facts
     reasons = [Reason("", p) for p in f.get("roster_problems", [])]
     if f.get("applicant") is not None:
-        reasons += check_eligibility(f["applicant"], case.data.get("specialty", ""),
+        reasons += check_eligibility(f["applicant"], case.after.get("specialty", ""),
                                      f.get("existing_specialties", set()), f["today"])
     if f.get("center_code_taken"):
-        reasons.append(Reason("Y§8", f"中心代码“{case.data.get('center_code')}”已被使用，请换一个"))
+        reasons.append(Reason("Y§8", f"中心代码“{case.after.get('center_code')}”已被使用，请换一个"))
     if f.get("roster") is not None:
         reasons += check_roster(f["roster"], f["appointment_date"])
     return reasons

@@ -5,7 +5,8 @@ Offsets are working days relative to the due day: negative before, 0 on the day,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from typing import Optional
 
 from states.workdays import WorkCalendar
 
@@ -64,3 +65,16 @@ def steps_due(ladder: Ladder, due_day: date, today: date, calendar: WorkCalendar
     reminders = [r for r in reached if r.action == "remind"]
     latest = max(reminders, key=lambda r: r.offset) if reminders else None
     return [Step(r, r.action == "escalate" or r is latest) for r in reached]
+
+
+def next_action_day(ladder: Ladder, due_day: date, calendar: WorkCalendar, done: set[str],
+                    after: Optional[date], overdue_step: bool) -> Optional[date]:
+    """The first day after `after` (None: any day) on which a rung not in `done` is reached, or,
+    for an obligation with an overdue step, the day after the due day and every day after it (the
+    step may become possible later, e.g. when a late vote makes a majority). None: nothing is left."""
+    days = [calendar.add_working_days(due_day, r.offset) for r in ladder.rungs if r.name not in done]
+    if overdue_step:
+        first_overdue = due_day + timedelta(days=1)
+        days.append(first_overdue if after is None else max(first_overdue, after + timedelta(days=1)))
+    ahead = [d for d in days if after is None or d > after]
+    return min(ahead) if ahead else None

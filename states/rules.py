@@ -79,6 +79,12 @@ class CaseView:
     data: dict[str, Any] = field(default_factory=dict)
     history: tuple[PastEvent, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)  # what the rules need from outside the case
+    proposed: Optional[dict[str, Any]] = None  # the content as this step would leave it (None: unchanged)
+
+    @property
+    def after(self) -> dict[str, Any]:
+        """The content the rules judge: what the step would leave, else what is stored."""
+        return self.data if self.proposed is None else self.proposed
 
     def last_actor_of(self, trigger: str) -> Optional[int]:
         for event in reversed(self.history):

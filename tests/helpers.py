@@ -43,3 +43,17 @@ def reconfigure() -> None:
     from qcflow.core.settings import Settings
 
     bootstrap.configure(Settings(), runtime.current().clock)
+
+
+def rendered(session, found):
+    """Outbox rows with their mail rendered, as delivery will send them (rows are detached first, so
+    rendering writes nothing back)."""
+    from notifications.delivery import render_row
+    from qcflow.services.mail import enrich
+
+    rows = [found] if not isinstance(found, (list, tuple)) else list(found)
+    extra = enrich(session, rows)
+    for row in rows:
+        session.expunge(row)
+        render_row(row, extra.get(row.id, {}))
+    return found if not isinstance(found, (list, tuple)) else rows

@@ -20,14 +20,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models import Person
+from notifications.sink import list_messages, read_message
 from qcflow import bootstrap
 from qcflow import engine as case_engine
-from qcflow.core.clock import fmt_local
-from qcflow.core.clock import utcnow
+from qcflow.core.clock import fmt_local, local_date, utcnow
+from qcflow.core.runtime import get_settings
+from qcflow.services.deaths import log_access, summary
+from qcflow.services.mail import deliver_outbox as deliver
+from qcflow.services.queries import case_detail, case_rows, due_rows
+from qcflow.services.registry import center_rows
 from qcflow.store.db import unit_of_work
 from qcflow.store.links import LINK_PROBLEMS, LinkCheck, check_link
-from qcflow.services.queries import case_detail, case_rows
-from qcflow.core.runtime import get_settings
 from states.document import DOC_KINDS
 from states.materials import SLOTS
 from states.registry import WORKFLOWS
@@ -117,8 +120,6 @@ def show_task(request: Request, token: str) -> HTMLResponse:
         if not check.ok:
             return _problem(request, check, session)
         if WORKFLOWS[check.case.kind].private and check.link.person_id is not None:
-            from qcflow.services.deaths import log_access
-
             log_access(session, check.case.id, check.link.person_id, "web")  # Y§22: every opening
         return _page(request, "task.html", **_task_context(session, check), token=token, reasons=[], form={})
 
@@ -185,8 +186,6 @@ def _seen_version(form: dict[str, str], check: LinkCheck) -> int:
 
 def _deliver_quietly() -> None:
     """Send the emails this action queued; failures stay in the outbox for the flow to retry."""
-    from qcflow.services.mail import deliver_outbox as deliver
-
     deliver()
 
 
@@ -220,10 +219,6 @@ def _entered(item, value: str) -> Any:
 @app.get("/due", response_class=HTMLResponse)
 def due(request: Request, center: str = "", late: bool = False) -> HTMLResponse:
     """What is due and what is late, for one center or the whole commission."""
-    from qcflow.core.clock import local_date
-    from qcflow.services.queries import due_rows
-    from qcflow.services.registry import center_rows
-
     with unit_of_work() as session:
         rows = due_rows(session, local_date(utcnow()), center or None)
         centers = center_rows(session)
@@ -236,8 +231,6 @@ def due(request: Request, center: str = "", late: bool = False) -> HTMLResponse:
 @app.get("/deaths", response_class=HTMLResponse)
 def deaths_summary(request: Request) -> HTMLResponse:
     """Counts only: reported, screened, low-risk, reviewed, on time, actions open and overdue."""
-    from qcflow.services.deaths import summary
-
     with unit_of_work() as session:
         result = summary(session)
     return _page(request, "deaths.html", result=result)
@@ -245,15 +238,11 @@ def deaths_summary(request: Request) -> HTMLResponse:
 
 @app.get("/mailbox", response_class=HTMLResponse)
 def mailbox(request: Request) -> HTMLResponse:
-    from notifications.sink import list_messages
-
     return _page(request, "mailbox.html", messages=list_messages(get_settings().maildir, fmt_local))
 
 
 @app.get("/mailbox/{key}", response_class=HTMLResponse)
 def mailbox_message(request: Request, key: str) -> HTMLResponse:
-    from notifications.sink import read_message
-
     message = read_message(get_settings().maildir, key, fmt_local)
     if message is None:
         return _page(request, "problem.html", 404, title="没有这封邮件", explanation="邮件可能已被删除。", case=None)
@@ -262,8 +251,6 @@ def mailbox_message(request: Request, key: str) -> HTMLResponse:
 
 @app.get("/mailbox/{key}/html")
 def mailbox_message_html(request: Request, key: str) -> Response:
-    from notifications.sink import read_message
-
     message = read_message(get_settings().maildir, key, fmt_local)
     if message is None or not message.get("html"):
         return _page(request, "problem.html", 404, title="没有这封邮件", explanation="邮件可能已被删除。", case=None)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from qcflow.core import runtime
 
 __all__ = ["Clock", "SystemClock", "FixedClock", "utcnow", "local_zone", "to_local", "local_date", "today",
-           "end_of_local_day", "fmt_local", "as_of_moment"]
+           "end_of_local_day", "start_of_local_day", "fmt_local", "as_of_moment"]
 
 
 class Clock(Protocol):
@@ -68,6 +68,11 @@ def end_of_local_day(day: date) -> datetime:
     """The last second of `day` in the local zone, in UTC."""
     local = datetime.combine(day, time(23, 59, 59), tzinfo=local_zone())
     return local.astimezone(timezone.utc)
+
+
+def start_of_local_day(day: date) -> datetime:
+    """Midnight at the start of `day` in the local zone, in UTC."""
+    return datetime.combine(day, time(0, 0), tzinfo=local_zone()).astimezone(timezone.utc)
 
 
 def as_of_moment(as_of: str | None) -> datetime | None:

@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from models import Case
 
-FactsProvider = Callable[[Session, Case, datetime], dict[str, Any]]
+# (session, case, the content the rules judge — the step's changes merged —, now)
+FactsProvider = Callable[[Session, Case, dict[str, Any], datetime], dict[str, Any]]
 Effect = Callable[[Session, Case, datetime], Any]
 
 FACTS: dict[str, FactsProvider] = {}
@@ -34,9 +35,9 @@ def effect(name: str) -> Callable[[Effect], Effect]:
     return register
 
 
-def facts_for(session: Session, case: Case, now: datetime) -> dict[str, Any]:
+def facts_for(session: Session, case: Case, data: dict[str, Any], now: datetime) -> dict[str, Any]:
     provider = FACTS.get(case.kind)
-    return provider(session, case, now) if provider else {}
+    return provider(session, case, data, now) if provider else {}
 
 
 def run_effect(name: str, session: Session, case: Case, now: datetime) -> None:

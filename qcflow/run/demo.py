@@ -8,7 +8,18 @@ from typing import Optional
 import yaml
 from sqlmodel import select
 
-from models import Center
+from models import Case, Center, OutboxMessage
+from notifications.sink import MaildirSink
+from qcflow import engine
+from qcflow.core.runtime import get_settings
+from qcflow.services import directory
+from qcflow.services.applications import attach_file
+from qcflow.services.mail import deliver_outbox as deliver
+from qcflow.services.queries import case_detail
+from qcflow.services.registry import center_detail
+from qcflow.store.db import unit_of_work, upgrade_schema
+from states.materials import SLOTS
+from states.rules import Refused
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 SECRETARY = "secretary@card.qingchuan.example"
@@ -18,10 +29,6 @@ LEADER = "leader@wjw.qingchuan.example"
 
 def prepare() -> None:
     """Schema, demo directory. Safe to run again."""
-    from qcflow.services import directory
-    from qcflow.store.db import unit_of_work, upgrade_schema
-    from qcflow.core.runtime import get_settings
-
     upgrade_schema(get_settings().effective_database_url)
     with unit_of_work() as session:
         directory.load_file(session, DEMO / "directory.yaml")
@@ -33,10 +40,6 @@ def notice() -> dict:
 
 def seed_waiting_document() -> Optional[int]:
     """A submitted notice waiting for the reviewer, unless one already waits."""
-    from models import Case
-    from qcflow import engine
-    from qcflow.store.db import unit_of_work
-
     with unit_of_work() as session:
         waiting = session.exec(select(Case).where(Case.kind == "document",
                                                   Case.state.in_(["submitted", "in_review"]))).first()
@@ -50,13 +53,6 @@ def seed_waiting_document() -> Optional[int]:
 def walk_applications() -> list[dict]:
     """The two demo applications (Y§7–§13): one refused on submission with every rule it breaks,
     one walked through materials, expert review and approval to an active center."""
-    from qcflow import engine
-    from qcflow.services.applications import attach_file
-    from qcflow.store.db import unit_of_work
-    from qcflow.services.registry import center_detail
-    from states.materials import SLOTS
-    from states.rules import Refused
-
     out: list[dict] = []
     bad = yaml.safe_load((DEMO / "applications" / "cardiology_county.yaml").read_text(encoding="utf-8"))
     with unit_of_work() as session:
@@ -93,14 +89,6 @@ def walk_applications() -> list[dict]:
 
 
 def walk_story(print_json: bool = False) -> int:
-    from models import OutboxMessage
-    from qcflow.services.mail import deliver_outbox as deliver
-    from notifications.sink import MaildirSink
-    from qcflow import engine
-    from qcflow.store.db import unit_of_work
-    from qcflow.services.queries import case_detail
-    from qcflow.core.runtime import get_settings
-
     prepare()
     log: list[dict] = []
 

@@ -11,10 +11,17 @@ import time
 from contextlib import ExitStack
 
 import httpx
+import uvicorn
 
+from notifications.sink import MaildirSink
 from qcflow import bootstrap
 from qcflow.core import runtime
 from qcflow.core.runtime import get_settings
+from qcflow.run import demo as demo_data
+from qcflow.run import deployments
+from qcflow.services.mail import deliver_outbox as deliver
+from qcflow.store.db import upgrade_schema
+from web.app import app
 
 
 def _wait_for(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
@@ -32,10 +39,6 @@ def _wait_for(url: str, timeout: float, proc: subprocess.Popen | None = None) ->
 
 
 def _start_web(host: str, port: int):
-    import uvicorn
-
-    from web.app import app
-
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="web", daemon=True)
     thread.start()
@@ -85,9 +88,6 @@ def serve(demo: bool = False, with_prefect: bool = True) -> int:
     os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 
-    from qcflow.run import demo as demo_data
-    from qcflow.store.db import upgrade_schema
-
     upgrade_schema(settings.effective_database_url)
     if demo:
         demo_data.prepare()
@@ -97,8 +97,6 @@ def serve(demo: bool = False, with_prefect: bool = True) -> int:
 
     with ExitStack() as stack:
         if not settings.smtp_host:
-            from notifications.sink import MaildirSink
-
             sink = stack.enter_context(MaildirSink(settings.maildir, port=settings.sink_port))
             # Everything started from here on (web, flow runs) delivers into the sink.
             os.environ["QCFLOW_SMTP_HOST"] = "127.0.0.1"
@@ -107,8 +105,6 @@ def serve(demo: bool = False, with_prefect: bool = True) -> int:
             bootstrap.configure(get_settings().model_copy(
                 update={"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_tls": "none"}), runtime.current().clock)
             print(f"本地邮件接收：127.0.0.1:{sink.port}，邮件保存在 {settings.maildir}")
-
-        from qcflow.services.mail import deliver_outbox as deliver
 
         print(f"待发邮件：{deliver().summary()}")  # don't make the first mails wait for the flow's minute
 
@@ -135,9 +131,7 @@ def serve(demo: bool = False, with_prefect: bool = True) -> int:
         os.environ["PREFECT_API_URL"] = api
         print(f"Prefect：http://127.0.0.1:{settings.prefect_port}/")
 
-        from prefect import serve as prefect_serve
-
-        from qcflow.run import deployments
+        from prefect import serve as prefect_serve  # here: `import prefect` costs 1.3–1.6 s, --no-prefect skips it
 
         deps = deployments.build()
         threading.Thread(target=_report_ready, args=(api, [d.name for d in deps], started), daemon=True).start()
@@ -164,8 +158,6 @@ def _report_ready(api: str, names: list[str], started: float) -> None:
 
 
 def _idle_with_delivery() -> int:
-    from qcflow.services.mail import deliver_outbox as deliver
-
     try:
         while True:
             deliver()

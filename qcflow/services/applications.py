@@ -13,6 +13,7 @@ from models.registry import Attachment
 from qcflow import engine
 from qcflow.engine import plugins
 from qcflow.core.clock import local_date, utcnow
+from qcflow.core.errors import UserError
 from qcflow.core.runtime import get_settings
 from states import materials
 from states.rules import Reason, Refused
@@ -50,8 +51,7 @@ def member_from(person: Person, institution: Optional[Institution], entry: dict[
 
 
 @plugins.provides_facts("application")
-def application_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
-    data = case.data
+def application_facts(session: Session, case: Case, data: dict[str, Any], now: datetime) -> dict[str, Any]:
     today = local_date(now)
     problems: list[str] = []
     institutions = {i.id: i for i in session.exec(select(Institution)).all()}
@@ -135,8 +135,6 @@ def attach_file(session: Session, case_id: int, slot: str, content: bytes, filen
 
 def read_upload(path: Path, limit: int = materials.MAX_BYTES.value) -> bytes:
     """Read a file to upload without loading more than the limit allows."""
-    from qcflow.core.errors import UserError
-
     try:
         with open(path, "rb") as fh:
             content = fh.read(limit + 1)

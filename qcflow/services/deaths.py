@@ -12,13 +12,13 @@ from qcflow import engine
 from qcflow.engine import plugins
 from qcflow.core.clock import local_date, utcnow
 from qcflow.services.queries import case_detail
-from states.death_review import WORKFLOW, may_read
+from qcflow.store.calendar import calendar_for
+from states.death_review import DISCUSSION_WORKING_DAYS_INDICATOR, WORKFLOW, may_read
 from states.rules import Reason, Refused
 
 
 @plugins.provides_facts("death_review")
-def review_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
-    data = case.data
+def review_facts(session: Session, case: Case, data: dict[str, Any], now: datetime) -> dict[str, Any]:
     people = {p.email: p.id for p in session.exec(select(Person)).all()}  # emails a step may name
     return {
         "assigned_ids": {people[e] for e in (str(x).lower() for x in data.get("reviewers", [])) if e in people},
@@ -46,9 +46,6 @@ def log_access(session: Session, case_id: int, person_id: int, channel: str) -> 
 
 def summary(session: Session, today: Optional[date] = None) -> dict[str, list[dict[str, Any]]]:
     """Per center and per hospital: reported, low-risk, reviewed, discussed on time, actions open/overdue."""
-    from qcflow.store.calendar import calendar_for
-    from states.death_review import DISCUSSION_WORKING_DAYS_INDICATOR
-
     today = today or local_date(utcnow())
     calendar = calendar_for(session)
     centers = {c.id: c.name for c in session.exec(select(Center)).all()}

@@ -17,6 +17,7 @@ import csv
 import json
 import hashlib
 import hmac
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -32,6 +33,7 @@ from models import Case, CaseEvent, Institution, LowRiskGroup, Person
 from qcflow.core.clock import local_date, utcnow
 from qcflow.core.errors import UserError
 from qcflow.core.runtime import get_settings
+from qcflow.store.db import get_engine
 from states.death_intake import (
     DEFAULT_HEADERS, FIELD_LABELS, KIND, REQUIRED_FIELDS, DeathRecord, RowError, case_key, case_title,
     check_mapping, map_headers, new_case_data, normalize_drg, normalize_header, parse_row, pseudonymize,
@@ -160,11 +162,6 @@ def report_one(engine_or_factory: SessionSource, values: dict[str, Any], hospita
     """One death reported by form: the same checks, pseudonymization and screening as a file.
 
     `values` uses the file's headers (病案号, 死亡日期, …) or the field names (record_no, died_on, …)."""
-    import csv
-    import tempfile
-
-    from states.death_intake import DEFAULT_HEADERS
-
     header_of = {field: header for header, field in DEFAULT_HEADERS.items() if field}
     row = {header_of.get(k, k): "" if v is None else str(v) for k, v in values.items()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -322,8 +319,6 @@ _PG_EVENTS = text("""
 
 def _session_source(source: SessionSource) -> Callable[[], Session]:
     if source is None:
-        from qcflow.store.db import get_engine
-
         source = get_engine()
     if isinstance(source, Engine):
         engine = source

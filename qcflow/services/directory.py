@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlmodel import Session, select
 
 from models import Center, Commission, Institution, Person, RoleAssignment
+from qcflow.core import clock
 from states.rules import CENTER_ROLES, ROLE_LABELS
+from states.staffing import ExpertCommittee, Member, check_expert_committee
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CATEGORIES = ("临床", "技术", "管理")
@@ -157,7 +159,7 @@ def parse(text: str, source: str = "名录文件", today: Optional[date] = None)
                 label = entry.get("email") or entry.get("code") or "" if isinstance(entry, dict) else ""
                 problems.append(f"第 {_line(entry)} 行 {section} 第 {i} 条（{label}）：{_err(err)}")
     problems += _cross_check(raw, out, lines)
-    problems += _expert_committee(out["people"], today or date.today())
+    problems += _expert_committee(out["people"], today or clock.today())
     if problems:
         raise DirectoryError(problems)
     return out
@@ -165,8 +167,6 @@ def parse(text: str, source: str = "名录文件", today: Optional[date] = None)
 
 def _expert_committee(people: list[PersonIn], today: date) -> list[str]:
     """The expert committee as listed must meet Y§7 (size, senior titles, age)."""
-    from states.staffing import ExpertCommittee, Member, check_expert_committee
-
     experts = []
     for p in people:
         if "expert" not in p.roles:

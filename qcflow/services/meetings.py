@@ -113,11 +113,11 @@ def remind_missing(session: Session, today: Optional[date] = None) -> list[str]:
             if not people:
                 log.warning("%s 没有主任或秘书，无法发送%s提醒", center.name, obligation.label)
                 continue
-            if not claim(session, key, "remind"):
+            if not claim(session, key, "remind", utcnow()):
                 continue
             context = _reminder_context(commission_name, center, obligation, today)
             for person in people:
-                enqueue(session, person, "meeting_reminder", context, case_id=None)
+                enqueue(session, person, "meeting_reminder", context, None, utcnow())
             sent.append(key)
     session.flush()
     return sent
@@ -160,7 +160,7 @@ def send_dispatch_invitations(session: Session, today: Optional[date] = None) ->
             log.warning("%s 没有主任或秘书，无法发送%s月调度会议邀请", center.name, month)
             continue
         key = f"dispatch:{center.code}:{month}"
-        if not claim(session, key, "invite"):
+        if not claim(session, key, "invite", utcnow()):
             continue
         summary = f"{center.name}{start.year}年{start.month}月工作调度会"
         ics = invitation(
@@ -177,7 +177,7 @@ def send_dispatch_invitations(session: Session, today: Optional[date] = None) ->
         attachment = {"filename": "dispatch-meeting.ics", "content_type": "text/calendar", "content": ics,
                       "method": "REQUEST"}
         for person in people:
-            enqueue(session, person, "dispatch_invite", context, case_id=None, attachments=[attachment])
+            enqueue(session, person, "dispatch_invite", context, None, utcnow(), attachments=[attachment])
         sent.append(key)
     session.flush()
     return sent

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from models import Case, CaseEvent, Center, Deadline, Person
 from qcflow.core.clock import fmt_local, local_date
-from qcflow.engine.outbox import document_number
+from qcflow.store.numbering import document_number
 from states.registry import WORKFLOWS
 
 
@@ -37,7 +37,7 @@ def case_detail(session: Session, case: Case) -> dict[str, Any]:
         "center": center.name if center else "",
         "created_by": names.get(case.created_by_id, ""),
         "created_at": fmt_local(case.created_at),
-        "number": document_number(session, case),
+        "number": document_number(session, case.id),
         "data": case.data,
         "fields": workflow.fields,
         "history": [
@@ -68,7 +68,7 @@ def case_rows(session: Session, kind: str, state: Optional[str] = None) -> list[
         query = query.where(Case.state == state)
     return [
         {"id": c.id, "title": c.title, "state": c.state, "state_label": workflow.state_label(c.state),
-         "number": document_number(session, c), "updated_at": fmt_local(c.updated_at)}
+         "number": document_number(session, c.id), "updated_at": fmt_local(c.updated_at)}
         for c in session.exec(query.order_by(Case.id)).all()
     ]
 

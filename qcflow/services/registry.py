@@ -10,10 +10,14 @@ from sqlmodel import Session, select
 from models import Case, Center, Institution, Person, RoleAssignment
 from models.registry import Appointment
 from qcflow import engine
-from qcflow.engine import plugins
 from qcflow.core.clock import local_date
+from qcflow.core.errors import UserError
+from qcflow.engine import plugins
+from qcflow.services.applications import member_from
 from states import staffing_policy as P
-from states.staffing import ROLES, term_end
+from states.roster import check_change, may_change
+from states.rules import Reason, Refused
+from states.staffing import ROLES, Roster, term_end
 
 CENTER_ROLE = {"director": "center_director", "deputy": "center_deputy", "secretary": "center_secretary",
                "member": "center_member", "advisor": "center_advisor"}
@@ -62,8 +66,6 @@ def center_rows(session: Session) -> list[dict[str, Any]]:
 
 
 def center_detail(session: Session, code: str) -> dict[str, Any]:
-    from states.rules import Reason, Refused
-
     center = session.exec(select(Center).where(Center.code == code)).first()
     if center is None:
         raise Refused([Reason("", f"没有代码为“{code}”的质控中心")])
@@ -88,12 +90,6 @@ def change_roster(session: Session, code: str, email: str, data: dict[str, Any],
 
     data: add: [{email, role, ...roster fields}], remove: [email], change_role: [{email, role}],
     size_justification, reason. Nothing is written when any rule fails."""
-    from qcflow.services.applications import member_from
-    from qcflow.core.errors import UserError
-    from states.roster import check_change, may_change
-    from states.rules import Reason, Refused
-    from states.staffing import Roster
-
     actor = engine.actor_of(session, engine.person_by_email(session, email))
     if reasons := may_change(actor):
         raise Refused(reasons)

@@ -1,6 +1,7 @@
 """The working-day calendar: the library's data plus the days an admin loaded (`qcflow calendar load`)."""
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -9,11 +10,29 @@ import yaml
 from sqlmodel import Session, select
 
 from models import CalendarDay
+from qcflow.core import runtime
 from qcflow.core.errors import UserError
 from states.workdays import WorkCalendar
 
 
+CALENDAR_TTL_SECONDS = 300  # a calendar loaded by another process is seen within this time
+
+
 def calendar_for(session: Session) -> WorkCalendar:
+    """The process's working-day calendar (it remembers its answers), rebuilt after a load or the TTL."""
+    cached = runtime.current().resources.get("work_calendar")
+    if cached is not None and time.monotonic() - cached[0] < CALENDAR_TTL_SECONDS:
+        return cached[1]
+    calendar = _load(session)
+    runtime.current().resources["work_calendar"] = (time.monotonic(), calendar)
+    return calendar
+
+
+def forget_calendar() -> None:
+    runtime.current().resources.pop("work_calendar", None)
+
+
+def _load(session: Session) -> WorkCalendar:
     rows = session.exec(select(CalendarDay)).all()
     return WorkCalendar(
         extra_holidays={r.day for r in rows if not r.workday},
@@ -73,4 +92,5 @@ def load_file(session: Session, path: Path) -> dict[str, int]:
     for day, name in workdays:
         session.add(CalendarDay(day=day, workday=True, name=name))
     session.flush()
+    forget_calendar()
     return {"year": year, "holidays": len(holidays), "workdays": len(workdays)}

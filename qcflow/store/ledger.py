@@ -5,23 +5,41 @@ constraint refuses it and only the savepoint rolls back.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Optional
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models import Dispatch
-from qcflow.core.clock import utcnow
+
+CLAIM_CHUNK = 1000  # rows per statement, well within SQLite's limit on bound parameters
 
 
-def claim(session: Session, key: str, action: str, deadline_id: Optional[int] = None,
+def claim_many(session: Session, claims: list[tuple[str, str, Optional[int], Optional[int]]],
+               now: datetime) -> set[str]:
+    """Claim (key, action, deadline_id, case_id) rows in one statement; returns the keys this call took."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    taken: set[str] = set()
+    for start in range(0, len(claims), CLAIM_CHUNK):
+        stmt = insert(Dispatch.__table__).values([
+            {"key": key, "action": action, "deadline_id": deadline_id, "case_id": case_id, "at": now}
+            for key, action, deadline_id, case_id in claims[start:start + CLAIM_CHUNK]
+        ]).on_conflict_do_nothing(index_elements=["key"]).returning(Dispatch.__table__.c.key)
+        taken.update(session.execute(stmt).scalars().all())
+    return taken
+
+
+def claim(session: Session, key: str, action: str, now: datetime, deadline_id: Optional[int] = None,
           case_id: Optional[int] = None) -> bool:
     """True if this call took `key`; False if it was taken before."""
     if session.exec(select(Dispatch.id).where(Dispatch.key == key)).first() is not None:
         return False
     try:
         with session.begin_nested():
-            session.add(Dispatch(key=key, action=action, deadline_id=deadline_id, case_id=case_id, at=utcnow()))
+            session.add(Dispatch(key=key, action=action, deadline_id=deadline_id, case_id=case_id, at=now))
     except IntegrityError:
         return False
     return True

@@ -20,8 +20,7 @@ from qcflow.core.clock import utcnow
 from qcflow.core.runtime import get_settings
 
 
-def _sign(payload: str) -> str:
-    key = get_settings().secret_key.encode()
+def _sign(payload: str, key: bytes) -> str:
     digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")
 
@@ -30,18 +29,34 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def make_link(session: Session, case: Case, email: str, person_id: Optional[int], purpose: str,
-              now: Optional[datetime] = None) -> str:
-    """Store a new link for this person and case; return its URL."""
-    now = now or utcnow()
-    settings = get_settings()
-    payload = f"{case.id}.{secrets.token_urlsafe(18)}"
-    token = f"{payload}.{_sign(payload)}"
-    session.add(TaskLink(
-        token_hash=_hash(token), case_id=case.id, person_id=person_id, email=email, purpose=purpose,
-        case_version=case.version, case_round=case.round, created_at=now, expires_at=now + timedelta(days=settings.link_ttl_days),
-    ))
-    return f"{settings.public_base_url.rstrip('/')}/t/{token}"
+@dataclass(frozen=True)
+class LinkSigner:
+    """Makes link tokens and their rows; built once per step from the runtime's settings."""
+
+    secret: bytes
+    base_url: str
+    ttl: timedelta
+
+    @classmethod
+    def from_settings(cls) -> "LinkSigner":
+        settings = get_settings()
+        return cls(settings.secret_key.encode(), settings.public_base_url.rstrip("/"),
+                   timedelta(days=settings.link_ttl_days))
+
+    def new(self, case_id: int, case_version: int, case_round: int, email: str, person_id: Optional[int],
+            purpose: str, now: datetime) -> tuple[str, dict]:
+        """(url, row) of a new link for this person and case; the row is written with `write_links`."""
+        payload = f"{case_id}.{secrets.token_urlsafe(18)}"
+        token = f"{payload}.{_sign(payload, self.secret)}"
+        row = {"token_hash": _hash(token), "case_id": case_id, "person_id": person_id, "email": email,
+               "purpose": purpose, "case_version": case_version, "case_round": case_round, "created_at": now,
+               "expires_at": now + self.ttl, "used_at": None}
+        return f"{self.base_url}/t/{token}", row
+
+
+def write_links(session: Session, rows: list[dict]) -> None:
+    if rows:
+        session.execute(TaskLink.__table__.insert(), rows)
 
 
 @dataclass
@@ -69,7 +84,7 @@ def check_link(session: Session, token: str, now: Optional[datetime] = None, loc
     parts = token.split(".")
     if len(parts) != 3 or not parts[0].isdigit():
         return LinkCheck("forged")
-    if not hmac.compare_digest(parts[2], _sign(f"{parts[0]}.{parts[1]}")):
+    if not hmac.compare_digest(parts[2], _sign(f"{parts[0]}.{parts[1]}", get_settings().secret_key.encode())):
         return LinkCheck("forged")
     link = session.exec(select(TaskLink).where(TaskLink.token_hash == _hash(token))).first()
     if link is None:

@@ -7,12 +7,14 @@ issued numbers backs this up).
 from __future__ import annotations
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models import DocumentCounter, DocumentNumber
+from states.docnumber import render_document_number
 
 
-def take_next_number(session: Session, case_id: int, organ_code: str, year: int) -> DocumentNumber:
+def take_next_number(session: Session, case_id: int, organ_code: str, year: int) -> str:
+    """Take the next number for the case; returns it as printed, e.g. 青卫质控〔2026〕7号."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(DocumentCounter).values(organ_code=organ_code, year=year, last_seq=1)
@@ -20,7 +22,18 @@ def take_next_number(session: Session, case_id: int, organ_code: str, year: int)
         index_elements=["organ_code", "year"], set_={"last_seq": DocumentCounter.last_seq + 1}
     ).returning(DocumentCounter.last_seq)
     seq = session.execute(stmt).scalar_one()
-    number = DocumentNumber(case_id=case_id, organ_code=organ_code, year=year, seq=seq)
-    session.add(number)
-    session.flush()
-    return number
+    session.execute(DocumentNumber.__table__.insert(), [{"case_id": case_id, "organ_code": organ_code, "year": year,
+                                                         "seq": seq}])
+    return render_document_number(organ_code, year, seq)
+
+
+def document_number(session: Session, case_id: int) -> str:
+    row = session.exec(select(DocumentNumber).where(DocumentNumber.case_id == case_id)).first()
+    return render_document_number(row.organ_code, row.year, row.seq) if row else ""
+
+
+def document_numbers(session: Session, case_ids: list[int]) -> dict[int, str]:
+    if not case_ids:
+        return {}
+    rows = session.exec(select(DocumentNumber).where(DocumentNumber.case_id.in_(case_ids))).all()
+    return {r.case_id: render_document_number(r.organ_code, r.year, r.seq) for r in rows}

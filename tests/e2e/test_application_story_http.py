@@ -27,7 +27,7 @@ from qcflow.services.applications import attach_file
 from qcflow.core.clock import as_of_moment, local_date, utcnow
 from qcflow.store.db import unit_of_work
 from states.rules import Refused
-from tests.helpers import REVIEWER, ROOT
+from tests.helpers import rendered, REVIEWER, ROOT
 from tests.smtp import SmtpServer, link_in, parts
 
 pytestmark = pytest.mark.db
@@ -421,7 +421,7 @@ def test_a_score_that_is_not_a_number_is_refused_with_the_reason(site, monkeypat
 
 
 def test_after_the_review_deadline_a_majority_closes_the_review(demo):
-    from qcflow.engine import deadlines
+    from qcflow.services import sweep as deadlines
 
     case_id = create()
     upload_everything(case_id)
@@ -437,8 +437,8 @@ def test_after_the_review_deadline_a_majority_closes_the_review(demo):
         deadlines.sweep(s, now=after)
     assert state_of(case_id) == "expert_review"
     with unit_of_work() as s:
-        escalated = s.exec(select(OutboxMessage).where(OutboxMessage.case_id == case_id,
-                                                       OutboxMessage.to_addr == REVIEWER)).all()
+        escalated = rendered(s, s.exec(select(OutboxMessage).where(OutboxMessage.case_id == case_id,
+                                                       OutboxMessage.to_addr == REVIEWER)).all())
     assert [m.subject for m in escalated if "【逾期督办】" in m.subject] == [f"【逾期督办】{TITLE}"]
 
     reviews(case_id, E3)  # two of three: before the deadline this is not enough...

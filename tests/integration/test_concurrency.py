@@ -20,7 +20,7 @@ from sqlmodel import select
 from models import Case, CaseEvent, DocumentCounter, DocumentNumber, OutboxMessage, Person, TaskLink
 from qcflow.core.clock import local_date, utcnow
 from qcflow.store.db import unit_of_work
-from tests.helpers import (
+from tests.helpers import (rendered, 
     DIRECTOR, LEADER, LEADER2, REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document,
 )
 
@@ -183,7 +183,7 @@ def _traces(case_id: int) -> dict[str, Any]:
     with unit_of_work() as s:
         case = s.get(Case, case_id)
         events = s.exec(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).all()
-        mails = s.exec(select(OutboxMessage).where(OutboxMessage.case_id == case_id)).all()
+        mails = rendered(s, s.exec(select(OutboxMessage).where(OutboxMessage.case_id == case_id)).all())
         links = s.exec(select(TaskLink).where(TaskLink.case_id == case_id)).all()
         return {
             "state": case.state, "version": case.version, "triggers": [e.trigger for e in events],

@@ -7,10 +7,10 @@ import pytest
 from sqlmodel import select
 
 from models import Case, CaseEvent, Deadline, OutboxMessage
-from qcflow.engine import deadlines
+from qcflow.services import sweep as deadlines
 from qcflow.core.clock import local_zone, to_local
 from qcflow.store.db import unit_of_work
-from tests.helpers import REVIEWER, SECRETARY, SECTION_HEAD, fire, new_document
+from tests.helpers import rendered, REVIEWER, SECRETARY, SECTION_HEAD, fire, new_document
 
 pytestmark = pytest.mark.db
 
@@ -28,7 +28,7 @@ def _submitted(on: str) -> int:
 
 def _mails(subject: str) -> list[OutboxMessage]:
     with unit_of_work() as s:
-        return [m for m in s.exec(select(OutboxMessage)).all() if subject in m.subject]
+        return [m for m in rendered(s, s.exec(select(OutboxMessage)).all()) if subject in m.subject]
 
 
 def _sweep(day: str):

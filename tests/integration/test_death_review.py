@@ -1,6 +1,8 @@
 """A low-risk death reviewed to closed through the engine: the rules of each step, and who may read it."""
 from __future__ import annotations
 
+from tests.helpers import rendered
+
 import pytest
 from sqlmodel import select
 
@@ -51,7 +53,7 @@ def test_a_low_risk_death_is_reviewed_to_closed(case_id):
     case = step(case_id, "assign", COMMISSION, changes={"center": "CARD", "reviewers": [DIRECTOR, DEPUTY]})
     assert case.center_id is not None
     with unit_of_work() as s:
-        mails = s.exec(select(OutboxMessage).where(OutboxMessage.case_id == case_id)).all()
+        mails = rendered(s, s.exec(select(OutboxMessage).where(OutboxMessage.case_id == case_id)).all())
     assert {m.to_addr for m in mails} == {DIRECTOR, DEPUTY}
     assert all("BA-0001" not in m.subject + m.text_body and "急性心肌梗死" not in m.text_body for m in mails)
 

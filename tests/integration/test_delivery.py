@@ -16,8 +16,9 @@ from sqlmodel import select
 
 from models import OutboxMessage
 from qcflow.core.clock import utcnow
+from qcflow.services.mail import enrich
 from qcflow.store.db import unit_of_work
-from tests.helpers import reconfigure, REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document
+from tests.helpers import rendered, reconfigure, REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document
 
 pytestmark = pytest.mark.db
 
@@ -122,7 +123,7 @@ def _submitted_document() -> int:
 
 def _rows() -> dict[str, OutboxMessage]:
     with unit_of_work() as s:
-        rows = s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        rows = rendered(s, s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
     return {r.to_addr: r for r in rows}
 
 
@@ -131,7 +132,7 @@ def _deliver(now=None, settings=None):
     from qcflow.core.runtime import get_settings
     from qcflow.store.db import get_engine
 
-    return deliver(get_engine(), settings or get_settings(), (lambda: now) if now else utcnow)
+    return deliver(get_engine(), settings or get_settings(), (lambda: now) if now else utcnow, enrich)
 
 
 def _has_chinese(text: str) -> bool:
@@ -299,7 +300,7 @@ def test_a_row_leased_by_another_deliverer_is_left_alone_until_the_lease_ends(sm
     _submitted_document()
     now = utcnow()
     with unit_of_work() as s:
-        row = s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == REVIEWER)).one()
+        row = rendered(s, s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == REVIEWER)).one())
         row.lease_until = now + timedelta(minutes=5)
         s.add(row)
 
@@ -323,7 +324,7 @@ def test_concurrent_deliverers_never_send_the_same_row(smtp_server):
     assert total == 12
 
     async def both():
-        return await asyncio.gather(*(deliver_pending(get_engine(), get_settings(), utcnow) for _ in range(4)))
+        return await asyncio.gather(*(deliver_pending(get_engine(), get_settings(), utcnow, enrich) for _ in range(4)))
 
     reports = asyncio.run(both())
 

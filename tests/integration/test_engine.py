@@ -7,7 +7,7 @@ from sqlmodel import select
 from models import Case, CaseEvent, DocumentNumber, OutboxMessage, TaskLink
 from qcflow.store.db import unit_of_work
 from states.rules import Conflict, Refused
-from tests.helpers import LEADER, REVIEWER, SECRETARY, SECTION_HEAD, fire, new_document
+from tests.helpers import rendered, LEADER, REVIEWER, SECRETARY, SECTION_HEAD, fire, new_document
 
 pytestmark = pytest.mark.db
 
@@ -81,7 +81,7 @@ def test_emails_go_to_the_outbox_with_a_link_and_no_body_text(demo):
         case_id = new_document(s)
     fire(case_id, "submit", SECRETARY)
     with unit_of_work() as s:
-        mails = s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == REVIEWER)).all()
+        mails = rendered(s, s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == REVIEWER)).all())
     assert len(mails) == 1
     assert "/t/" in mails[0].text_body and "/t/" in mails[0].html_body
     assert "学术报告厅" not in mails[0].text_body  # the document body stays behind the link
@@ -89,7 +89,7 @@ def test_emails_go_to_the_outbox_with_a_link_and_no_body_text(demo):
 
 def _outbox_to(email: str, subject: str) -> list[OutboxMessage]:
     with unit_of_work() as s:
-        return [m for m in s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == email)).all()
+        return [m for m in rendered(s, s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == email)).all())
                 if subject in m.subject]
 
 

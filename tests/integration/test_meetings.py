@@ -14,7 +14,7 @@ from qcflow.services.mail import deliver_outbox as deliver
 from qcflow.services import meetings
 from qcflow.store.db import unit_of_work
 from states.rules import Refused
-from tests.helpers import reconfigure, DIRECTOR, OTHER_SECRETARY, SECRETARY
+from tests.helpers import rendered, reconfigure, DIRECTOR, OTHER_SECRETARY, SECRETARY
 from tests.smtp import SmtpServer, parts
 
 pytestmark = pytest.mark.db
@@ -184,7 +184,7 @@ def test_an_inactive_center_is_not_reminded(demo):
 def test_reminders_carry_no_case_details_and_name_their_recipient(demo):
     remind("2026-06-15")
     with unit_of_work() as s:
-        rows = s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        rows = rendered(s, s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
     assert [r.to_addr for r in rows] == [DIRECTOR, SECRETARY, OTHER_SECRETARY]
     assert all(r.case_id is None and r.attachments == [] for r in rows)
     assert rows[0].text_body.startswith("陆一鸣，您好") and "2026年6月30日" in rows[0].text_body
@@ -228,7 +228,7 @@ def test_the_calendar_file_keeps_crlf_for_a_server_without_8bitmime(demo):
 
     invite("2026-09-15")
     with unit_of_work() as s:
-        row = s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == DIRECTOR)).one()
+        row = rendered(s, s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == DIRECTOR)).one())
     wire = flatten_message(build_message(row, get_settings(), utcnow()), utf8=False, cte_type="7bit")  # what aiosmtplib sends
     part, _ = calendar_of(message_from_bytes(wire, policy=policy.default))
     raw = part.get_payload(decode=True)
@@ -240,7 +240,7 @@ def test_holidays_an_admin_loaded_move_the_meeting(demo):
         s.add(CalendarDay(day=date(2027, 1, 5), workday=False, name="测试假日"))
     assert invite("2026-12-10") == ["dispatch:CARD:2027-01", "dispatch:NURS:2027-01"]
     with unit_of_work() as s:
-        row = s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == DIRECTOR)).one()
+        row = rendered(s, s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == DIRECTOR)).one())
     assert "DTSTART;TZID=Asia/Shanghai:20270106T093000" in row.attachments[0]["content"]
     assert row.attachments[0]["content_type"] == "text/calendar"
 

@@ -18,11 +18,11 @@ import pytest
 from sqlmodel import select
 
 from models import CalendarDay, Case, CaseEvent, Center, Deadline, Dispatch, OutboxMessage
-from qcflow.engine import deadlines
+from qcflow.services import sweep as deadlines
 from qcflow.core.clock import end_of_local_day, local_zone, to_local
 from qcflow.store.db import unit_of_work
 from qcflow.core.errors import UserError
-from tests.helpers import reconfigure, REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document
+from tests.helpers import rendered, reconfigure, REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document
 from tests.smtp import SmtpServer
 
 pytestmark = pytest.mark.db
@@ -63,7 +63,7 @@ def sweep(day: str) -> deadlines.SweepReport:
 
 def outbox(subject: str = "") -> list[OutboxMessage]:
     with unit_of_work() as s:
-        return [m for m in s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all() if subject in m.subject]
+        return [m for m in rendered(s, s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()) if subject in m.subject]
 
 
 def reports() -> dict[str, Case]:

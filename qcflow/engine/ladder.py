@@ -1,0 +1,139 @@
+"""The rungs of a deadline's ladder, taken for a batch of deadlines at once.
+
+Each rung is claimed in the dispatch ledger (one insert for the batch; a key another sweep or an
+earlier run holds is not claimed again), so a rerun sends nothing twice. Reminders and
+escalations become mail intents with links, escalations are written to the case's history, and
+each deadline's next action time moves on to its next rung, so the next sweep finds only what is
+due. All of it is written in batches.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import bindparam, update
+from sqlmodel import Session, select
+
+from models import Case, CaseEvent, Deadline, Dispatch
+from qcflow.core.clock import local_date, start_of_local_day
+from qcflow.engine.core import fire_as_system, workflow_for
+from qcflow.engine.deadlines import due_label, spec_of
+from qcflow.engine.notify import Notifier
+from qcflow.engine.outbox import Recipient
+from qcflow.store.ledger import claim_many
+from states.ladders import LADDERS, next_action_day, steps_due
+from states.workdays import WorkCalendar
+from states.workflow import Notify
+
+
+@dataclass
+class SweepReport:
+    reminded: list[int] = field(default_factory=list)  # deadline ids
+    escalated: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # reminders superseded by a later one
+    overdue: list[int] = field(default_factory=list)  # case ids marked overdue
+    examined: int = 0
+
+
+class _CachedNotifier(Notifier):
+    """A notifier whose role and center look-ups are shared across the batch."""
+
+    def __init__(self, cache: dict, *args):
+        super().__init__(*args)
+        self._cache = cache
+
+    def resolve(self, to: str) -> list[Recipient]:
+        kind = to.partition(":")[0]
+        if kind not in ("role", "center"):
+            return super().resolve(to)
+        key = (to, self.case.center_id if kind == "center" else None)
+        if key not in self._cache:
+            self._cache[key] = super().resolve(to)
+        return self._cache[key]
+
+
+def walk(session: Session, batch: list[tuple[Deadline, Case]], now: datetime, calendar: WorkCalendar,
+         report: SweepReport) -> None:
+    """Take every rung reached by `now` for these open deadlines; set each one's next action."""
+    today = local_date(now)
+    done: dict[int, set[str]] = defaultdict(set)
+    for deadline_id, key in session.exec(select(Dispatch.deadline_id, Dispatch.key)
+                                         .where(Dispatch.deadline_id.in_([d.id for d, _ in batch]))):
+        done[deadline_id].add(key.rsplit(":", 1)[-1])
+    wanted = []  # (deadline, case, spec, step)
+    for deadline, case in batch:
+        report.examined += 1
+        spec = spec_of(workflow_for(case.kind), deadline.step)
+        if spec is None:
+            continue
+        for step in steps_due(LADDERS[spec.ladder], local_date(deadline.due_at), today, calendar, done[deadline.id]):
+            wanted.append((deadline, case, spec, step))
+    claimed = claim_many(session, [(f"deadline:{d.id}:{st.rung.name}", st.rung.action if st.send else "skip",
+                                    d.id, c.id) for d, c, _, st in wanted], now)
+    cache: dict = {}
+    notifiers: list[Notifier] = []
+    events: list[dict] = []
+    touched: dict[int, dict] = {}  # deadline id -> its reminded/escalated times (the ORM rows stay untouched)
+    for deadline, case, spec, step in wanted:
+        if f"deadline:{deadline.id}:{step.rung.name}" not in claimed:
+            continue
+        done[deadline.id].add(step.rung.name)
+        marks = touched.setdefault(deadline.id, {"b_id": deadline.id, "b_reminded": deadline.reminded_at,
+                                                 "b_escalated": deadline.escalated_at})
+        if not step.send:
+            report.skipped.append(deadline.id)
+            continue
+        workflow = workflow_for(case.kind)
+        notifier = _CachedNotifier(cache, session, workflow, case, [], now)
+        extra = {"due_date": due_label(deadline.due_at), "step_label": spec.label}
+        if step.rung.action == "remind":
+            notifier.notify([Notify("deadline_reminder", spec.assignee, "act")], extra)
+            marks["b_reminded"] = now
+            report.reminded.append(deadline.id)
+        else:
+            notifier.notify([Notify("deadline_escalation", spec.escalate_to, "read")], extra)
+            marks["b_escalated"] = now
+            events.append({"case_id": case.id, "trigger": "escalate", "from_state": case.state, "to_state": case.state,
+                           "actor_id": None, "comment": f"{spec.label}逾期，已提请督办（{spec.rule}）",
+                           "details": {"deadline_id": deadline.id, "due": extra["due_date"]}, "at": now})
+            report.escalated.append(deadline.id)
+        notifiers.append(notifier)
+    for notifier in notifiers:
+        notifier.flush()
+    if events:
+        session.execute(CaseEvent.__table__.insert(), events)
+    for deadline, case in batch:  # the overdue step, once the due day has passed
+        spec = spec_of(workflow_for(case.kind), deadline.step)
+        if spec is not None and spec.on_overdue and today > local_date(deadline.due_at):
+            if fire_as_system(session, case, spec.on_overdue, now):
+                report.overdue.append(case.id)
+    _move_on(session, batch, done, today, calendar)
+    if touched:
+        session.execute(update(Deadline.__table__).where(Deadline.__table__.c.id == bindparam("b_id"))
+                        .values(reminded_at=bindparam("b_reminded"), escalated_at=bindparam("b_escalated")),
+                        list(touched.values()))
+
+
+def _move_on(session: Session, batch: list[tuple[Deadline, Case]], done: dict[int, set[str]], today: date,
+             calendar: WorkCalendar) -> None:
+    """Every deadline of the batch gets the time of its next rung (None: its ladder is walked)."""
+    rows = []
+    for deadline, case in batch:
+        spec = spec_of(workflow_for(case.kind), deadline.step)
+        due_day = local_date(deadline.due_at)
+        after: Optional[date] = today
+        nxt = next_action_day(LADDERS[spec.ladder], due_day, calendar, done[deadline.id], after,
+                              bool(spec.on_overdue)) if spec else None
+        rows.append({"b_id": deadline.id, "b_next": start_of_local_day(nxt) if nxt else None})
+    if rows:
+        session.execute(update(Deadline.__table__).where(Deadline.__table__.c.id == bindparam("b_id"))
+                        .values(next_action_at=bindparam("b_next")), rows)
+
+
+def due_batch(session: Session, now: datetime, limit: int) -> list[tuple[Deadline, Case]]:
+    """Open deadlines whose next action is reached by `now`, found by the (closed_at, next_action_at) index."""
+    return list(session.exec(select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
+                             .where(Deadline.closed_at.is_(None), Deadline.next_action_at <= now)
+                             .order_by(Deadline.next_action_at, Deadline.id).limit(limit)).all())

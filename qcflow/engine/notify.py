@@ -1,0 +1,118 @@
+"""A step's notices: who is told, with which link and which due date, as rows written in batches."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Optional
+
+from sqlmodel import Session
+
+from models import Case
+from qcflow.core.clock import utcnow
+from qcflow.engine import deadlines
+from qcflow.engine.outbox import (
+    Recipient, holders_of, message_domain, outbox_row, people, people_by_email, write_rows,
+)
+from qcflow.store.links import LinkSigner, write_links
+from states.rules import PastEvent
+from states.workflow import Notify, Workflow
+
+
+class Notifier:
+    def __init__(self, session: Session, workflow: Workflow, case: Case, history: list[PastEvent], now: datetime):
+        self.session, self.workflow, self.case, self.history, self.now = session, workflow, case, history, now
+        # Mail and links live in real time even when a sweep runs "as of" another day.
+        self.sent_at = utcnow()
+        self.number = ""  # a document number assigned in this run
+        self._due: list[datetime] = []  # deadlines opened in this run
+        self._links: list[dict[str, Any]] = []
+        self._rows: list[dict[str, Any]] = []
+        self._signer: Optional[LinkSigner] = None
+        self._domain = ""
+
+    def opened(self, opened: list[deadlines.Opened]) -> None:
+        self._due.extend(o.due_at for o in opened)
+
+    def notify(self, notices: Iterable[Notify], extra: Optional[dict[str, Any]] = None) -> int:
+        notices = list(notices)
+        if not notices:
+            return 0
+        context = {**self.base_context(), **(extra or {})}
+        count = 0
+        for notice in notices:
+            excluded = self._excluded(notice.exclude) if notice.exclude else (set(), set())
+            for person in self.resolve(notice.to):
+                if person.person_id in excluded[0] or person.email in excluded[1]:
+                    continue
+                self.add(person, notice.template, context, notice.purpose)
+                count += 1
+        return count
+
+    def add(self, person: Recipient, template: str, context: dict[str, Any], purpose: str) -> None:
+        if self._signer is None:
+            self._signer, self._domain = LinkSigner.from_settings(), message_domain()
+        case = self.case
+        url, link = self._signer.new(case.id, case.version, case.round, person.email, person.person_id,
+                                     purpose, self.sent_at)
+        self._links.append(link)
+        self._rows.append(outbox_row(person, template, {**context, "link": url}, case.id, self.sent_at,
+                                     self._domain))
+
+    def base_context(self) -> dict[str, Any]:
+        workflow, case = self.workflow, self.case
+        context = {
+            # Y§22: a private case is named by its number only; the details stay behind the link.
+            "case_title": f"{workflow.label} #{case.id}" if workflow.private else case.title,
+            "kind_label": workflow.label,
+            "state_label": workflow.state_label(case.state),
+            "due_date": self._due_label(),
+            "step_label": "",
+            "_center_id": case.center_id,  # names filled in at delivery (qcflow.services.mail.enrich)
+        }
+        if self.number:
+            context["doc_number"] = self.number
+        return context
+
+    def _due_label(self) -> str:
+        if self._due:
+            return deadlines.due_label(min(self._due))
+        if any(s.applies(self.case.state, self.case.data) for s in self.workflow.deadlines):
+            return deadlines.open_due_label(self.session, self.case.id)  # opened by an earlier step
+        return ""
+
+    def _excluded(self, spec: str) -> tuple[set[Optional[int]], set[str]]:
+        kind, _, arg = spec.partition(":")
+        if kind == "actor_of":
+            return {self._last_actor(arg)} - {None}, set()
+        if kind == "creator":
+            return {self.case.created_by_id} - {None}, set()
+        found = self.resolve(spec)
+        return {p.person_id for p in found}, {p.email for p in found}
+
+    def _last_actor(self, trigger: str) -> Optional[int]:
+        return next((e.actor_id for e in reversed(self.history) if e.trigger == trigger), None)
+
+    def resolve(self, to: str) -> list[Recipient]:
+        """Who `to` names for this case (see states.workflow.Notify)."""
+        case, session = self.case, self.session
+        kind, _, arg = to.partition(":")
+        if kind == "creator":
+            return people(session, [case.created_by_id])
+        if kind == "role":
+            return holders_of(session, [arg])
+        if kind == "center":
+            return holders_of(session, arg.split(","), case.center_id, any_center=False)
+        if kind == "actor_of":
+            return people(session, [self._last_actor(arg)])
+        if kind == "assigned":
+            return people_by_email(session, case.data.get("reviewers", []))
+        if kind == "pending_experts":
+            votes = case.data.get("votes", {})
+            return [p for p in people_by_email(session, case.data.get("experts", [])) if str(p.person_id) not in votes]
+        if kind == "recipients":
+            return [Recipient(str(r["email"]).lower(), str(r["name"]), None) for r in case.data.get("recipients", [])]
+        raise ValueError(f"unknown recipient spec {to!r}")
+
+    def flush(self) -> None:
+        write_links(self.session, self._links)
+        write_rows(self.session, self._rows)
+        self._links, self._rows = [], []
