@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from models import Case, CaseEvent, Center, Commission, Person, RoleAssignment
@@ -26,17 +25,58 @@ from qcflow.core.clock import local_date, utcnow
 from qcflow.engine import deadlines, plugins
 from qcflow.engine.notify import Notifier
 from qcflow.store.numbering import take_next_number
+from qcflow.store.raw import Raw
 from states.registry import WORKFLOWS
 from states.rules import SYSTEM, Actor, CaseView, Conflict, PastEvent, Reason, Refused
 from states.workflow import Attempt, Transition, Workflow
 
-EVENTS = CaseEvent.__table__
 
 
 @dataclass
 class FireResult:
     case: Case
     steps: list[tuple[str, str, str]] = field(default_factory=list)  # (trigger, from, to)
+
+
+CASE_COLUMNS = ("id", "kind", "state", "version", "round", "title", "center_id", "created_by_id", "key", "data",
+                "created_at", "updated_at")
+
+
+@dataclass
+class CaseRecord:
+    """A case as the engine loaded it with a plain statement (the ORM's Case has the same fields)."""
+
+    id: int
+    kind: str
+    state: str
+    version: int
+    round: int
+    title: str
+    center_id: Optional[int]
+    created_by_id: Optional[int]
+    key: Optional[str]
+    data: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+def _record(raw: Raw, row: tuple) -> CaseRecord:
+    values = dict(zip(CASE_COLUMNS, row))
+    values["data"] = Raw.read_js(values["data"])
+    values["created_at"], values["updated_at"] = Raw.read_ts(values["created_at"]), Raw.read_ts(values["updated_at"])
+    return CaseRecord(**values)
+
+
+def _load_record(raw: Raw, kind: str, case_id: int) -> CaseRecord:
+    sql = f"SELECT {', '.join(_q(c) for c in CASE_COLUMNS)} FROM qc_case WHERE id = ? AND kind = ?"
+    row = raw.first(sql + (" FOR UPDATE" if raw.postgres else ""), [case_id, kind])
+    if row is None:
+        raise Refused([Reason("", f"没有编号为 {case_id} 的{workflow_for(kind).label}")])
+    return _record(raw, row)
+
+
+def _q(column: str) -> str:
+    return f'"{column}"' if column in ("key", "round", "trigger") else column
 
 
 def workflow_for(kind: str) -> Workflow:
@@ -64,19 +104,19 @@ def actor_of(session: Session, person: Person) -> Actor:
     return Actor(person.id, person.name, frozenset((role, center) for role, center in rows))
 
 
-def actor_by_email(session: Session, email: str) -> Actor:
+def actor_by_email(session: Session, email: str, raw: Optional[Raw] = None) -> Actor:
     """The person and their roles in one query."""
-    rows = session.exec(select(Person.id, Person.name, RoleAssignment.role, RoleAssignment.center_id)
-                        .outerjoin(RoleAssignment, RoleAssignment.person_id == Person.id)
-                        .where(Person.email == email.strip().lower())).all()
+    rows = (raw or Raw(session)).rows(
+        "SELECT p.id, p.name, r.role, r.center_id FROM person p LEFT JOIN roleassignment r ON r.person_id = p.id "
+        "WHERE p.email = ?", [email.strip().lower()])
     if not rows:
         raise _unknown_person(email)
     return Actor(rows[0][0], rows[0][1], frozenset((role, center) for _, _, role, center in rows if role))
 
 
-def history_of(session: Session, case_id: int) -> list[PastEvent]:
-    rows = session.exec(select(CaseEvent.trigger, CaseEvent.actor_id, CaseEvent.to_state)
-                        .where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).all()
+def history_of(session: Session, case_id: int, raw: Optional[Raw] = None) -> list[PastEvent]:
+    rows = (raw or Raw(session)).rows('SELECT "trigger", actor_id, to_state FROM caseevent WHERE case_id = ? ORDER BY id',
+                                      [case_id])
     return [PastEvent(t, a, s) for t, a, s in rows]
 
 
@@ -103,10 +143,12 @@ def load_case(session: Session, kind: str, case_id: int, lock: bool = False) -> 
 class _Run:
     """One call into the engine: what it loaded, and the rows it will write in batches."""
 
-    def __init__(self, session: Session, workflow: Workflow, case: Case, history: list[PastEvent], now: datetime):
-        self.session, self.workflow, self.case, self.history, self.now = session, workflow, case, history, now
+    def __init__(self, session: Session, raw: Raw, workflow: Workflow, case: Any, history: list[PastEvent],
+                 now: datetime):
+        self.session, self.raw, self.workflow, self.case, self.history, self.now = \
+            session, raw, workflow, case, history, now
         self.events: list[dict[str, Any]] = []
-        self.notifier = Notifier(session, workflow, case, history, now)
+        self.notifier = Notifier(raw, workflow, case, history, now)
         self.result = FireResult(case)
 
     def record(self, trigger: str, before: str, after: str, actor: Actor, comment: str = "",
@@ -118,10 +160,10 @@ class _Run:
 
     def flush(self) -> None:
         """Write the batched rows (also before anything that reads them back, e.g. an effect)."""
-        if self.events:
-            self.session.execute(EVENTS.insert(), self.events)
-            self.events = []
+        self.raw.insert("caseevent", self.events, times=("at",), jsons=("details",))
+        self.events = []
         self.notifier.flush()
+        _refresh_orm_copy(self.session, self.case)
 
 
 def fire(session: Session, kind: str, case_id: int, trigger: str, *, email: Optional[str] = None,
@@ -130,16 +172,17 @@ def fire(session: Session, kind: str, case_id: int, trigger: str, *, email: Opti
     """Fire `trigger` on the case as the person (or the system when neither is given)."""
     now = now or utcnow()
     workflow = workflow_for(kind)
+    raw = Raw(session)
     if person is not None:
         actor = actor_of(session, person)
     elif email is not None:
-        actor = actor_by_email(session, email)
+        actor = actor_by_email(session, email, raw)
     else:
         actor = SYSTEM
-    case = load_case(session, kind, case_id, lock=True)
+    case = _load_record(raw, kind, case_id)
     if expected_version is not None and case.version != expected_version:
         raise Conflict()
-    run = _Run(session, workflow, case, history_of(session, case.id), now)
+    run = _Run(session, raw, workflow, case, history_of(session, case.id, raw), now)
     _step(run, actor, Attempt(trigger, comment.strip(), dict(changes or {})))
     run.flush()
     return run.result
@@ -170,26 +213,28 @@ def _step(run: _Run, actor: Actor, attempt: Attempt) -> None:
         values["data"] = data
         values["title"] = workflow.title_of(data).strip() or case.title
         if "center" in attempt.changes and not workflow.belongs_to_center:  # e.g. a review assigned to a center
-            values["center_id"] = session.exec(select(Center.id).where(Center.code == str(data["center"]))).one()
-    moved = session.execute(update(Case).where(Case.id == case.id, Case.version == case.version).values(**values)
-                            .execution_options(synchronize_session=False))
-    if moved.rowcount != 1:
+            values["center_id"] = run.raw.first("SELECT id FROM center WHERE code = ?", [str(data["center"])])[0]
+    raw = run.raw
+    stored = {k: raw.ts(v) if k == "updated_at" else raw.js(v) if k == "data" else v for k, v in values.items()}
+    moved = raw.run(f"UPDATE qc_case SET {', '.join(f'{_q(k)} = ?' for k in stored)} WHERE id = ? AND version = ?",
+                    [*stored.values(), case.id, case.version])
+    if moved != 1:
         raise Conflict()
     for name, value in values.items():  # the row now holds these: no refresh
-        set_committed_value(case, name, value)
+        setattr(case, name, value)
     run.record(attempt.trigger, before_state, after, actor, attempt.comment,
                {"changed": sorted(attempt.changes)} if attempt.changes else None)
     run.result.steps.append((attempt.trigger, before_state, after))
 
     entered = workflow.on_enter.get(after) if after != before_state else None
     if entered is not None and entered.assign_number:
-        run.notifier.number = _assign_number(session, case, now)
+        run.notifier.number = _assign_number(run.raw, case, now)
     close, open_ = deadlines.plan(workflow, (before_state, before_data), (after, data))
     if close or open_:
-        run.notifier.opened(deadlines.apply_plan(session, case.id, data, close, open_, now))
+        run.notifier.opened(deadlines.apply_plan(session, case.id, data, close, open_, now, run.raw))
     if entered is not None and entered.effect:
         run.flush()  # the effect may read what this step wrote
-        plugins.run_effect(entered.effect, session, case, now)
+        plugins.run_effect(entered.effect, session, _orm_case(session, case), now)
     run.notifier.notify(transition.notify)
     if entered is not None:
         run.notifier.notify(entered.notify)
@@ -201,38 +246,51 @@ def _step(run: _Run, actor: Actor, attempt: Attempt) -> None:
 
 
 def create_case(session: Session, kind: str, email: str, data: dict[str, Any],
-                now: Optional[datetime] = None) -> Case:
+                now: Optional[datetime] = None) -> CaseRecord:
     now = now or utcnow()
     workflow = workflow_for(kind)
-    actor = actor_by_email(session, email)
+    raw = Raw(session)
+    actor = actor_by_email(session, email, raw)
     center_code = str(data.get("center") or "")
-    center_id = session.exec(select(Center.id).where(Center.code == center_code)).first()
+    found = raw.first("SELECT id FROM center WHERE code = ?", [center_code]) if center_code else None
+    center_id = found[0] if found else None
     if center_id is None and workflow.belongs_to_center:
         raise Refused([Reason("", f"没有代码为“{center_code}”的质控中心；请在数据中填写 center（质控中心代码）")])
     content = {k: v for k, v in data.items() if k != "center"}
     reasons = workflow.check_create(actor, center_id) + workflow.validate_new(content)
     if reasons:
         raise Refused(reasons)
-    case = Case(kind=kind, state=workflow.initial, title=workflow.title_of(content).strip() or "（无标题）",
-                center_id=center_id, created_by_id=actor.person_id, data=content, created_at=now, updated_at=now)
-    session.add(case)
-    session.flush()
-    _opened(session, workflow, case, actor, "create", now)
+    case = _insert_case(raw, kind, workflow.initial, workflow.title_of(content).strip() or "（无标题）", center_id,
+                        actor.person_id, None, content, now)
+    _opened(session, raw, workflow, case, actor, "create", now)
     return case
 
 
-def _opened(session: Session, workflow: Workflow, case: Case, actor: Actor, trigger: str, now: datetime) -> _Run:
+def _insert_case(raw: Raw, kind: str, state: str, title: str, center_id: Optional[int], created_by_id: Optional[int],
+                 key: Optional[str], data: dict[str, Any], now: datetime) -> Optional[CaseRecord]:
+    """Insert a case; None when its key is taken (an obligation's case exists already)."""
+    conflict = ' ON CONFLICT ("key") DO NOTHING' if key is not None else ""
+    row = raw.first('INSERT INTO qc_case (kind, state, version, "round", title, center_id, created_by_id, "key", data, '
+                    f"created_at, updated_at) VALUES (?, ?, 1, 0, ?, ?, ?, ?, ?, ?, ?){conflict} RETURNING id",
+                    [kind, state, title, center_id, created_by_id, key, raw.js(data), raw.ts(now), raw.ts(now)])
+    if row is None:
+        return None
+    return CaseRecord(row[0], kind, state, 1, 0, title, center_id, created_by_id, key, data, now, now)
+
+
+def _opened(session: Session, raw: Raw, workflow: Workflow, case: CaseRecord, actor: Actor, trigger: str,
+            now: datetime) -> _Run:
     """A new case: its first history row, and what its initial state sets off."""
-    run = _Run(session, workflow, case, [], now)
+    run = _Run(session, raw, workflow, case, [], now)
     run.record(trigger, "", case.state, actor)
     close, open_ = deadlines.plan(workflow, ("", {}), (case.state, case.data))
     if open_:
-        run.notifier.opened(deadlines.apply_plan(session, case.id, case.data, close, open_, now))
+        run.notifier.opened(deadlines.apply_plan(session, case.id, case.data, close, open_, now, raw))
     entered = workflow.on_enter.get(case.state)
     if entered is not None:
         if entered.effect:
             run.flush()
-            plugins.run_effect(entered.effect, session, case, now)
+            plugins.run_effect(entered.effect, session, _orm_case(session, case), now)
         run.notifier.notify(entered.notify)
         if entered.auto_trigger:
             _step(run, SYSTEM, Attempt(entered.auto_trigger))
@@ -240,43 +298,57 @@ def _opened(session: Session, workflow: Workflow, case: Case, actor: Actor, trig
     return run
 
 
-def fire_as_system(session: Session, case: Case, trigger: str, now: Optional[datetime] = None) -> bool:
+def fire_as_system(session: Session, case: Any, trigger: str, now: Optional[datetime] = None) -> bool:
     """A scheduled step (e.g. marking a report overdue): False when the case is no longer where it applies."""
     now = now or utcnow()
     workflow = workflow_for(case.kind)
-    run = _Run(session, workflow, case, history_of(session, case.id), now)
-    if workflow.check(_view(session, case, run.history, now), SYSTEM, Attempt(trigger)):
+    raw = Raw(session)
+    record = _load_record(raw, case.kind, case.id)
+    run = _Run(session, raw, workflow, record, history_of(session, case.id, raw), now)
+    if workflow.check(_view(session, record, run.history, now), SYSTEM, Attempt(trigger)):
         return False
     _step(run, SYSTEM, Attempt(trigger))
     run.flush()
     return True
 
 
-def open_case(session: Session, kind: str, center: Center, title: str, data: dict[str, Any], key: str,
-              now: Optional[datetime] = None) -> Optional[Case]:
+def open_case(session: Session, kind: str, center: Any, title: str, data: dict[str, Any], key: str,
+              now: Optional[datetime] = None) -> Optional[CaseRecord]:
     """Open a case for an obligation, as the system. None if the obligation's case already exists."""
     now = now or utcnow()
     workflow = workflow_for(kind)
-    if session.exec(select(Case.id).where(Case.key == key)).first() is not None:
+    raw = Raw(session)
+    case = _insert_case(raw, kind, workflow.initial, title, center.id, None, key, data, now)
+    if case is None:
         return None
-    try:
-        with session.begin_nested():  # a concurrent opener may take the key first
-            case = Case(kind=kind, state=workflow.initial, title=title, center_id=center.id, key=key,
-                        data=data, created_at=now, updated_at=now)
-            session.add(case)
-            session.flush()
-    except IntegrityError:
-        return None
-    _opened(session, workflow, case, SYSTEM, "open", now)
+    _opened(session, raw, workflow, case, SYSTEM, "open", now)
     return case
 
 
-def _assign_number(session: Session, case: Case, now: datetime) -> str:
-    organ_code = session.exec(select(Commission.organ_code)).first()
-    if organ_code is None:
+def _assign_number(raw: Raw, case: Any, now: datetime) -> str:
+    found = raw.first("SELECT organ_code FROM commission LIMIT 1")
+    if found is None:
         raise Refused([Reason("", "名录中没有卫健委的发文机关代字，不能编号；请先导入名录")])
-    return take_next_number(session, case.id, organ_code, local_date(now).year)
+    return take_next_number(raw, case.id, found[0], local_date(now).year)
 
 
-def choices(session: Session, case: Case, person: Person) -> list[Transition]:
+def _orm_case(session: Session, case: Any) -> Case:
+    """The ORM row of a case, for a plug-in that works through the ORM."""
+    if isinstance(case, Case):
+        return case
+    orm = session.get(Case, case.id)
+    _refresh_orm_copy(session, case)
+    return orm
+
+
+def _refresh_orm_copy(session: Session, case: Any) -> None:
+    """A Case the caller's Session holds gets what the engine wrote (no re-read)."""
+    orm = session.identity_map.get(identity_key(Case, case.id))
+    if orm is None or orm is case:
+        return
+    for name in ("state", "version", "round", "title", "center_id", "data", "updated_at"):
+        set_committed_value(orm, name, getattr(case, name))
+
+
+def choices(session: Session, case: Any, person: Person) -> list[Transition]:
     return workflow_for(case.kind).choices(view_of(session, case), actor_of(session, person))

@@ -10,17 +10,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from models import Deadline
 from qcflow.core.clock import end_of_local_day, local_date, start_of_local_day, to_local
 from qcflow.store.calendar import calendar_for
+from qcflow.store.raw import Raw
 from states.ladders import LADDERS, next_action_day
 from states.workdays import WorkCalendar
 from states.workflow import DeadlineSpec, Workflow
 
-DEADLINES = Deadline.__table__
 
 
 def due_day_for(spec: DeadlineSpec, data: dict[str, Any], opened: date, calendar: WorkCalendar) -> date:
@@ -52,12 +51,13 @@ def plan(workflow: Workflow, before: tuple[str, dict[str, Any]], after: tuple[st
 
 
 def apply_plan(session: Session, case_id: int, data: dict[str, Any], close: list[DeadlineSpec],
-               open_: list[DeadlineSpec], now: datetime) -> list[Opened]:
+               open_: list[DeadlineSpec], now: datetime, raw: Optional[Raw] = None) -> list[Opened]:
     """Write the plan: one update for what closes, one insert for what opens."""
+    raw = raw or Raw(session)
     if close:
-        session.execute(update(Deadline).where(Deadline.case_id == case_id, Deadline.closed_at.is_(None),
-                                               Deadline.step.in_([s.step for s in close]))
-                        .values(closed_at=now).execution_options(synchronize_session=False))
+        steps = [s.step for s in close]
+        raw.run(f"UPDATE deadline SET closed_at = ? WHERE case_id = ? AND closed_at IS NULL AND step IN ({raw.in_list(steps)})",
+                [raw.ts(now), case_id, *steps])
     opened, rows = [], []
     if open_:
         calendar = calendar_for(session)
@@ -69,7 +69,8 @@ def apply_plan(session: Session, case_id: int, data: dict[str, Any], close: list
             rows.append({"case_id": case_id, "step": spec.step, "opened_at": now, "due_at": end_of_local_day(due),
                          "closed_at": None, "reminded_at": None, "escalated_at": None,
                          "next_action_at": start_of_local_day(first) if first else None})
-        session.execute(DEADLINES.insert(), rows)
+        raw.insert("deadline", rows, times=("opened_at", "due_at", "closed_at", "reminded_at", "escalated_at",
+                                            "next_action_at"))
     return opened
 
 
@@ -87,10 +88,11 @@ def due_label(moment: Optional[datetime]) -> str:
     return to_local(moment).strftime("%Y年%m月%d日") if moment else ""
 
 
-def open_due_label(session: Session, case_id: int) -> str:
-    row = session.exec(select(Deadline.due_at).where(Deadline.case_id == case_id, Deadline.closed_at.is_(None))
-                       .order_by(Deadline.due_at)).first()
-    return due_label(row)
+def open_due_label(session: Session, case_id: int, raw: Optional[Raw] = None) -> str:
+    raw = raw or Raw(session)
+    row = raw.first("SELECT due_at FROM deadline WHERE case_id = ? AND closed_at IS NULL ORDER BY due_at LIMIT 1",
+                    [case_id])
+    return due_label(Raw.read_ts(row[0])) if row else ""
 
 
 def spec_of(workflow: Workflow, step: str) -> Optional[DeadlineSpec]:

@@ -16,13 +16,14 @@ from typing import Optional
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
-from models import Case, CaseEvent, Deadline, Dispatch
+from models import Case, Deadline, Dispatch
 from qcflow.core.clock import local_date, start_of_local_day
 from qcflow.engine.core import fire_as_system, workflow_for
 from qcflow.engine.deadlines import due_label, spec_of
 from qcflow.engine.notify import Notifier
 from qcflow.engine.outbox import Recipient
 from qcflow.store.ledger import claim_many
+from qcflow.store.raw import Raw
 from states.ladders import LADDERS, next_action_day, steps_due
 from states.workdays import WorkCalendar
 from states.workflow import Notify
@@ -73,6 +74,7 @@ def walk(session: Session, batch: list[tuple[Deadline, Case]], now: datetime, ca
     claimed = claim_many(session, [(f"deadline:{d.id}:{st.rung.name}", st.rung.action if st.send else "skip",
                                     d.id, c.id) for d, c, _, st in wanted], now)
     cache: dict = {}
+    raw = Raw(session)
     notifiers: list[Notifier] = []
     events: list[dict] = []
     touched: dict[int, dict] = {}  # deadline id -> its reminded/escalated times (the ORM rows stay untouched)
@@ -86,7 +88,7 @@ def walk(session: Session, batch: list[tuple[Deadline, Case]], now: datetime, ca
             report.skipped.append(deadline.id)
             continue
         workflow = workflow_for(case.kind)
-        notifier = _CachedNotifier(cache, session, workflow, case, [], now)
+        notifier = _CachedNotifier(cache, raw, workflow, case, [], now)
         extra = {"due_date": due_label(deadline.due_at), "step_label": spec.label}
         if step.rung.action == "remind":
             notifier.notify([Notify("deadline_reminder", spec.assignee, "act")], extra)
@@ -102,8 +104,7 @@ def walk(session: Session, batch: list[tuple[Deadline, Case]], now: datetime, ca
         notifiers.append(notifier)
     for notifier in notifiers:
         notifier.flush()
-    if events:
-        session.execute(CaseEvent.__table__.insert(), events)
+    raw.insert("caseevent", events, times=("at",), jsons=("details",))
     for deadline, case in batch:  # the overdue step, once the due day has passed
         spec = spec_of(workflow_for(case.kind), deadline.step)
         if spec is not None and spec.on_overdue and today > local_date(deadline.due_at):

@@ -4,22 +4,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
-from sqlmodel import Session
-
-from models import Case
 from qcflow.core.clock import utcnow
 from qcflow.engine import deadlines
 from qcflow.engine.outbox import (
     Recipient, holders_of, message_domain, outbox_row, people, people_by_email, write_rows,
 )
 from qcflow.store.links import LinkSigner, write_links
+from qcflow.store.raw import Raw
 from states.rules import PastEvent
 from states.workflow import Notify, Workflow
 
 
 class Notifier:
-    def __init__(self, session: Session, workflow: Workflow, case: Case, history: list[PastEvent], now: datetime):
-        self.session, self.workflow, self.case, self.history, self.now = session, workflow, case, history, now
+    def __init__(self, raw: Raw, workflow: Workflow, case: Any, history: list[PastEvent], now: datetime):
+        self.raw, self.workflow, self.case, self.history, self.now = raw, workflow, case, history, now
         # Mail and links live in real time even when a sweep runs "as of" another day.
         self.sent_at = utcnow()
         self.number = ""  # a document number assigned in this run
@@ -76,7 +74,7 @@ class Notifier:
         if self._due:
             return deadlines.due_label(min(self._due))
         if any(s.applies(self.case.state, self.case.data) for s in self.workflow.deadlines):
-            return deadlines.open_due_label(self.session, self.case.id)  # opened by an earlier step
+            return deadlines.open_due_label(None, self.case.id, self.raw)  # opened by an earlier step
         return ""
 
     def _excluded(self, spec: str) -> tuple[set[Optional[int]], set[str]]:
@@ -93,7 +91,7 @@ class Notifier:
 
     def resolve(self, to: str) -> list[Recipient]:
         """Who `to` names for this case (see states.workflow.Notify)."""
-        case, session = self.case, self.session
+        case, session = self.case, self.raw
         kind, _, arg = to.partition(":")
         if kind == "creator":
             return people(session, [case.created_by_id])
@@ -113,6 +111,6 @@ class Notifier:
         raise ValueError(f"unknown recipient spec {to!r}")
 
     def flush(self) -> None:
-        write_links(self.session, self._links)
-        write_rows(self.session, self._rows)
+        write_links(self.raw, self._links)
+        write_rows(self.raw, self._rows)
         self._links, self._rows = [], []

@@ -12,13 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from models import OutboxMessage, Person, RoleAssignment
 from qcflow.core.runtime import get_settings
-
-OUTBOX = OutboxMessage.__table__
-
+from qcflow.store.raw import Raw
 
 @dataclass(frozen=True)
 class Recipient:
@@ -42,44 +39,49 @@ def outbox_row(to: Recipient, template: str, context: dict[str, Any], case_id: O
     }
 
 
-def write_rows(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(OUTBOX.insert(), rows)
+def write_rows(raw: Raw, rows: list[dict[str, Any]]) -> None:
+    raw.insert("outboxmessage", rows, times=("created_at", "next_attempt_at"), jsons=("context", "attachments"))
 
 
 def enqueue(session: Session, to: Recipient, template: str, context: dict[str, Any], case_id: Optional[int],
             now: datetime, attachments: Optional[list[dict[str, str]]] = None) -> None:
     """Queue one email outside a case step (a center's obligation notice). Attachments are text parts:
     {filename, content_type, content[, method]}."""
-    write_rows(session, [outbox_row(to, template, context, case_id, now, message_domain(), attachments)])
+    write_rows(Raw(session), [outbox_row(to, template, context, case_id, now, message_domain(), attachments)])
 
 
-def people(session: Session, ids: Iterable[Optional[int]]) -> list[Recipient]:
+def _recipients(rows: list[tuple]) -> list[Recipient]:
+    return [Recipient(email, name, pid) for pid, email, name in rows]
+
+
+def people(raw: Raw, ids: Iterable[Optional[int]]) -> list[Recipient]:
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return []
-    rows = session.exec(select(Person.id, Person.email, Person.name).where(Person.id.in_(wanted))
-                        .order_by(Person.id)).all()
-    return [Recipient(email, name, pid) for pid, email, name in rows]
+    return _recipients(raw.rows(f"SELECT id, email, name FROM person WHERE id IN ({raw.in_list(wanted)}) ORDER BY id",
+                                wanted))
 
 
-def people_by_email(session: Session, emails: Iterable[Any]) -> list[Recipient]:
+def people_by_email(raw: Raw, emails: Iterable[Any]) -> list[Recipient]:
     wanted = sorted({str(e).strip().lower() for e in emails})
     if not wanted:
         return []
-    rows = session.exec(select(Person.id, Person.email, Person.name).where(Person.email.in_(wanted))
-                        .order_by(Person.id)).all()
-    return [Recipient(email, name, pid) for pid, email, name in rows]
+    return _recipients(raw.rows(f"SELECT id, email, name FROM person WHERE email IN ({raw.in_list(wanted)}) ORDER BY id",
+                                wanted))
 
 
-def holders_of(session: Session, roles: list[str], center_id: Optional[int] = None,
-               any_center: bool = True) -> list[Recipient]:
-    query = (select(Person.id, Person.email, Person.name).join(RoleAssignment, RoleAssignment.person_id == Person.id)
-             .where(RoleAssignment.role.in_(roles)).distinct().order_by(Person.id))
+def holders_of(raw: Raw, roles: list[str], center_id: Optional[int] = None, any_center: bool = True) -> list[Recipient]:
+    sql = (f"SELECT DISTINCT p.id, p.email, p.name FROM person p JOIN roleassignment r ON r.person_id = p.id "
+           f"WHERE r.role IN ({raw.in_list(roles)})")
+    params: list[Any] = list(roles)
     if not any_center:
-        query = query.where(RoleAssignment.center_id == center_id)
-    return [Recipient(email, name, pid) for pid, email, name in session.exec(query).all()]
+        if center_id is None:
+            sql += " AND r.center_id IS NULL"
+        else:
+            sql += " AND r.center_id = ?"
+            params.append(center_id)
+    return _recipients(raw.rows(sql + " ORDER BY p.id", params))
 
 
 def center_people(session: Session, center_id: Optional[int], roles: Iterable[str]) -> list[Recipient]:
-    return holders_of(session, list(roles), center_id, any_center=False)
+    return holders_of(Raw(session), list(roles), center_id, any_center=False)

@@ -32,8 +32,10 @@ from sqlmodel import Session, select
 from models import Case, CaseEvent, Institution, LowRiskGroup, Person
 from qcflow.core.clock import local_date, utcnow
 from qcflow.core.errors import UserError
+from qcflow.engine.bulk import NewCase, open_many
 from qcflow.core.runtime import get_settings
 from qcflow.store.db import get_engine
+from states.rules import Actor
 from states.death_intake import (
     DEFAULT_HEADERS, FIELD_LABELS, KIND, REQUIRED_FIELDS, DeathRecord, RowError, case_key, case_title,
     check_mapping, map_headers, new_case_data, normalize_drg, normalize_header, parse_row, pseudonymize,
@@ -257,62 +259,17 @@ class _BatchWriter:
                 if not self.tiers[year]:
                     self.years_without_list.add(year)
             screened = {p.key: screen(p.data["drg"], p.explicit_flag, self.tiers[p.year], p.year) for p in pending}
-            rows = [(p.title, p.key, {**p.data, "low_risk": screened[p.key][0], "low_risk_source": screened[p.key][1]})
-                    for p in pending]
-            postgres = conn.dialect.name == "postgresql"
-            created = (self._insert_cases_pg if postgres else self._insert_cases)(conn, rows)
-            events = []
-            for case_id, key in created:
-                low_risk, source = screened[key]
-                events.append((case_id, "report", "", "reported", {"reported_via": "import"}))
-                events.append((case_id, "screen", "reported", "screened",
-                               {"low_risk": low_risk, "low_risk_source": source}))
-            if events:
-                (self._insert_events_pg if postgres else self._insert_events)(conn, events)
+            new = [NewCase(p.key, p.title, {**p.data, "low_risk": screened[p.key][0],
+                                            "low_risk_source": screened[p.key][1]},
+                           step_details={"screen": {"low_risk": screened[p.key][0],
+                                                    "low_risk_source": screened[p.key][1]}})
+                   for p in pending]
+            created = open_many(session, KIND, new, Actor(self.actor_id, ""), "report", ("screen",), self.now,
+                                details={"reported_via": "import"})
             session.commit()
         report.created += len(created)
         report.duplicates += len(pending) - len(created)
         report.low_risk += sum(screened[key][0] for _, key in created)
-
-    # The generic path: a dialect INSERT ... ON CONFLICT (key) DO NOTHING RETURNING, many rows at once.
-    def _insert_cases(self, conn: Connection, rows: list[tuple[str, str, dict]]) -> list[tuple[int, str]]:
-        table = Case.__table__
-        stmt = (sqlite.insert(table).on_conflict_do_nothing(index_elements=[table.c.key])
-                .returning(table.c.id, table.c.key))
-        return [tuple(r) for r in conn.execute(stmt, [
-            {"kind": KIND, "state": "screened", "version": 1, "title": title, "center_id": None,
-             "created_by_id": self.actor_id, "key": key, "data": data, "created_at": self.now, "updated_at": self.now}
-            for title, key, data in rows])]
-
-    def _insert_events(self, conn: Connection, events: list[tuple[int, str, str, str, dict]]) -> None:
-        conn.execute(insert(CaseEvent.__table__), [
-            {"case_id": case_id, "trigger": trigger, "from_state": before, "to_state": after, "actor_id": None,
-             "comment": "", "details": details, "at": self.now} for case_id, trigger, before, after, details in events])
-
-    # PostgreSQL: the same statements fed by one JSON parameter each. psycopg re-parses every statement
-    # longer than 4 KB on each execution (a 1,000-row VALUES list cost ~75 ms a batch that way) and
-    # escapes text arrays element by element; one JSON text goes through as it is. Importing 100,000
-    # rows took 18.0 s with VALUES lists, 13.6 s with unnest() arrays, 7.4 s this way, as fast as SQLite
-    # (benchmarks/bench_deaths_import.py).
-    def _insert_cases_pg(self, conn: Connection, rows: list[tuple[str, str, dict]]) -> list[tuple[int, str]]:
-        document = json.dumps([{"title": t, "key": k, "data": d} for t, k, d in rows], ensure_ascii=False)
-        result = conn.execute(_PG_CASES, {"kind": KIND, "actor": self.actor_id, "now": self.now, "rows": document})
-        return [tuple(r) for r in result]
-
-    def _insert_events_pg(self, conn: Connection, events: list[tuple[int, str, str, str, dict]]) -> None:
-        conn.execute(_PG_EVENTS, {"now": self.now, "rows": json.dumps(events, ensure_ascii=False)})
-
-
-_PG_CASES = text("""
-    INSERT INTO qc_case (kind, state, version, title, center_id, created_by_id, key, data, created_at, updated_at)
-    SELECT :kind, 'screened', 1, r->>'title', NULL, :actor, r->>'key', r->'data', :now, :now
-    FROM json_array_elements(CAST(:rows AS json)) AS r
-    ON CONFLICT (key) DO NOTHING
-    RETURNING id, key""")
-_PG_EVENTS = text("""
-    INSERT INTO caseevent (case_id, trigger, from_state, to_state, actor_id, comment, details, at)
-    SELECT CAST(e->>0 AS integer), e->>1, e->>2, e->>3, NULL, '', e->4, :now
-    FROM json_array_elements(CAST(:rows AS json)) AS e""")
 
 
 # --- reading ---------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def _sqlite_write_serially(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # straight to the driver: it is on every step
 
 
 def get_engine() -> Engine:
@@ -58,14 +58,24 @@ def get_engine() -> Engine:
 
 @contextmanager
 def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
-    """One transaction: commits when the block ends, rolls back everything if it raises."""
-    with Session(engine or get_engine(), expire_on_commit=False) as session:
+    """One transaction: commits when the block ends, rolls back everything if it raises.
+
+    The transaction belongs to a connection; the Session joins it, so ORM work and the engine's plain
+    statements (qcflow.store.raw) commit or roll back together, and a step that needs no ORM work
+    never pays for the Session's own transaction bookkeeping."""
+    with (engine or get_engine()).connect() as connection:
+        transaction = connection.begin()
+        session = Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
+        session.info["connection"] = connection
         try:
             yield session
-            session.commit()
+            session.flush()
+            transaction.commit()
         except BaseException:
-            session.rollback()
+            transaction.rollback()
             raise
+        finally:
+            session.close()
 
 
 def upgrade_schema(url: str) -> None:

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from models import Case, TaskLink
 from qcflow.core.clock import utcnow
 from qcflow.core.runtime import get_settings
+from qcflow.store.raw import Raw
 
 
 def _sign(payload: str, key: bytes) -> str:
@@ -54,9 +55,8 @@ class LinkSigner:
         return f"{self.base_url}/t/{token}", row
 
 
-def write_links(session: Session, rows: list[dict]) -> None:
-    if rows:
-        session.execute(TaskLink.__table__.insert(), rows)
+def write_links(raw: Raw, rows: list[dict]) -> None:
+    raw.insert("tasklink", rows, times=("created_at", "expires_at", "used_at"))
 
 
 @dataclass

@@ -6,24 +6,20 @@ issued numbers backs this up).
 """
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from models import DocumentCounter, DocumentNumber
+from models import DocumentNumber
+from qcflow.store.raw import Raw
 from states.docnumber import render_document_number
 
 
-def take_next_number(session: Session, case_id: int, organ_code: str, year: int) -> str:
+def take_next_number(raw: Raw, case_id: int, organ_code: str, year: int) -> str:
     """Take the next number for the case; returns it as printed, e.g. 青卫质控〔2026〕7号."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(DocumentCounter).values(organ_code=organ_code, year=year, last_seq=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["organ_code", "year"], set_={"last_seq": DocumentCounter.last_seq + 1}
-    ).returning(DocumentCounter.last_seq)
-    seq = session.execute(stmt).scalar_one()
-    session.execute(DocumentNumber.__table__.insert(), [{"case_id": case_id, "organ_code": organ_code, "year": year,
-                                                         "seq": seq}])
+    seq = raw.first("INSERT INTO documentcounter (organ_code, year, last_seq) VALUES (?, ?, 1) "
+                    "ON CONFLICT (organ_code, year) DO UPDATE SET last_seq = documentcounter.last_seq + 1 "
+                    "RETURNING last_seq", [organ_code, year])[0]
+    raw.run("INSERT INTO documentnumber (case_id, organ_code, year, seq) VALUES (?, ?, ?, ?)",
+            [case_id, organ_code, year, seq])
     return render_document_number(organ_code, year, seq)
 
 

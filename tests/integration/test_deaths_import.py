@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import func, text
 from sqlmodel import Session, SQLModel, select
 
-from models import Case, CaseEvent, LowRiskGroup, Person
+from models import Case, CaseEvent, Center, LowRiskGroup, Person
+from qcflow.core.clock import utcnow
 from qcflow.store.db import unit_of_work
 from qcflow.services.deaths_import import ImportReport, import_file, load_low_risk_groups, patient_secret
 from qcflow.core.errors import UserError
@@ -106,7 +107,7 @@ def test_the_sample_file_reports_exactly_what_happened(ready):
     assert sum(c.data["low_risk"] for c in stored) == 44
     with Session(ready) as s:
         secretary = s.exec(select(Person).where(Person.email == SECRETARY)).one()
-    assert {(c.state, c.center_id, c.created_by_id, c.version) for c in stored} == {("screened", None, secretary.id, 1)}
+    assert {(c.state, c.center_id, c.created_by_id, c.version) for c in stored} == {("screened", None, secretary.id, 2)}
     assert all(c.title == f"死亡病例 QCH1 {c.data['record_no']}" for c in stored)
     refused = {"2026009001", "2026009002", "2026009003", "2026009004", "2026009005", "2026009007", "2026009008"}
     assert not refused & {c.data["record_no"] for c in stored}  # a refused row writes nothing
@@ -143,8 +144,10 @@ def test_an_imported_case_holds_the_rows_content_and_two_events(ready):
     assert case.created_at.tzinfo is not None and case.created_at == case.updated_at
     with Session(ready) as s:
         events = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    reporter = case.created_by_id  # who imported it reported it; the screening is the system's
+    assert reporter is not None
     assert [(e.trigger, e.from_state, e.to_state, e.actor_id) for e in events] == [
-        ("report", "", "reported", None), ("screen", "reported", "screened", None)]
+        ("report", "", "reported", reporter), ("screen", "reported", "screened", None)]
     assert events[1].details == {"low_risk": False, "low_risk_source": ""}
     # the spelled-out date and the Chinese one are read as dates
     assert case_by_record(ready, "2026000002").data["died_on"] == "2025-12-22"
@@ -432,3 +435,32 @@ def test_identical_imports_at_once_make_each_case_once(ready):
     assert len(cases(ready)) == 282 and count(ready, CaseEvent) == 2 * 282
     with ready.connect() as conn:
         assert conn.execute(text("SELECT count(DISTINCT key) FROM qc_case")).scalar_one() == 282
+
+
+def test_a_bulk_opened_case_has_the_rows_of_one_opened_by_itself(ready):
+    """The bulk path of the engine writes what a case taken through its steps one by one gets."""
+    from models import Deadline, OutboxMessage, TaskLink
+    from qcflow import engine
+    from qcflow.engine.bulk import NewCase, open_many
+    from qcflow.store.db import unit_of_work
+    from states.rules import Actor
+
+    data = {"hospital": "QCH1", "record_no": "X1", "died_on": "2026-11-20", "drg": "", "low_risk": False}
+
+    def rows(case_id):
+        with Session(ready) as s:
+            case = s.get(Case, case_id)
+            history = [(e.trigger, e.from_state, e.to_state) for e in
+                       s.exec(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))]
+            counts = [len(s.exec(select(t.id).where(t.case_id == case_id)).all()) for t in (Deadline, TaskLink, OutboxMessage)]
+        return case.state, case.version, case.round, history, counts
+
+    with unit_of_work() as s:
+        secretary = s.exec(select(Person).where(Person.email == SECRETARY)).one()
+        [(bulk_id, _)] = open_many(s, "death_review", [NewCase("death:bulk", "病例甲", data)], Actor(secretary.id, ""),
+                                   "open", ("screen",), utcnow())
+        center = s.exec(select(Center)).first()
+        single = engine.open_case(s, "death_review", center, "病例乙", data, "death:single")
+        assert engine.fire_as_system(s, single, "screen")
+    bulk, alone = rows(bulk_id), rows(single.id)
+    assert bulk == alone and bulk[0] == "screened" and bulk[1:3] == (2, 1)
