@@ -106,7 +106,7 @@ def health() -> dict[str, bool]:
 
 @app.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         rows = {kind: case_rows(session, kind) for kind in WORKFLOWS}
     return _page(request, "home.html", rows=rows, workflows=WORKFLOWS,
                  sink=not get_settings().smtp_host)
@@ -115,13 +115,15 @@ def home(request: Request) -> HTMLResponse:
 @app.get("/t/{token}", response_class=HTMLResponse)
 def show_task(request: Request, token: str) -> HTMLResponse:
     """Show the case and the decisions open to this person. Changes nothing."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         check = check_link(session, token)
         if not check.ok:
             return _problem(request, check, session)
-        if WORKFLOWS[check.case.kind].private and check.link.person_id is not None:
-            log_access(session, check.case.id, check.link.person_id, "web")  # Y§22: every opening
-        return _page(request, "task.html", **_task_context(session, check), token=token, reasons=[], form={})
+        page = _page(request, "task.html", **_task_context(session, check), token=token, reasons=[], form={})
+    if WORKFLOWS[check.case.kind].private and check.link.person_id is not None:
+        with unit_of_work() as session:  # Y§22: every opening, recorded before the details leave
+            log_access(session, check.case.id, check.link.person_id, "web")
+    return page
 
 
 @app.post("/t/{token}", response_class=HTMLResponse)
@@ -219,7 +221,7 @@ def _entered(item, value: str) -> Any:
 @app.get("/due", response_class=HTMLResponse)
 def due(request: Request, center: str = "", late: bool = False) -> HTMLResponse:
     """What is due and what is late, for one center or the whole commission."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         rows = due_rows(session, local_date(utcnow()), center or None)
         centers = center_rows(session)
     if late:
@@ -231,7 +233,7 @@ def due(request: Request, center: str = "", late: bool = False) -> HTMLResponse:
 @app.get("/deaths", response_class=HTMLResponse)
 def deaths_summary(request: Request) -> HTMLResponse:
     """Counts only: reported, screened, low-risk, reviewed, on time, actions open and overdue."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         result = summary(session)
     return _page(request, "deaths.html", result=result)
 

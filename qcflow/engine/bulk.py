@@ -96,9 +96,9 @@ def _insert_cases(raw: Raw, kind: str, state: str, version: int, rounds: int, ca
             continue
         values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in chunk)
         params: list[Any] = []
+        at = raw.ts(now)
         for c in chunk:
-            params += [kind, state, version, rounds, c.title, c.center_id, actor_id, c.key, raw.js(c.data),
-                       raw.ts(now), raw.ts(now)]
+            params += [kind, state, version, rounds, c.title, c.center_id, actor_id, c.key, raw.js(c.data), at, at]
         created += raw.rows('INSERT INTO qc_case (kind, state, version, "round", title, center_id, created_by_id, '
                             f'"key", data, created_at, updated_at) VALUES {values} '
                             'ON CONFLICT ("key") DO NOTHING RETURNING id, "key"', params)
@@ -110,9 +110,10 @@ def _insert_events(raw: Raw, events: list[tuple], now: datetime) -> None:
         for start in range(0, len(events), CHUNK * 4):
             raw.run(_PG_EVENTS, [raw.ts(now), json.dumps(events[start:start + CHUNK * 4], ensure_ascii=False)])
         return
+    at = raw.ts(now)
     raw.many('INSERT INTO caseevent (case_id, "trigger", from_state, to_state, actor_id, comment, details, at) '
              "VALUES (?, ?, ?, ?, ?, '', ?, ?)",
-             ((cid, t, a, b, actor, raw.js(d), raw.ts(now)) for cid, t, a, b, actor, d in events))
+             ((cid, t, a, b, actor, raw.js(d), at) for cid, t, a, b, actor, d in events))
 
 
 def _deadlines_and_notices(raw: Raw, session: Session, workflow: Workflow, path: list[str], steps: tuple[str, ...],

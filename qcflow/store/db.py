@@ -44,7 +44,9 @@ def _sqlite_write_serially(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # straight to the driver: it is on every step
+        # A reader (a page view) takes no write lock, so views never queue behind steps.
+        begin = "BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE"
+        conn.connection.driver_connection.execute(begin)  # straight to the driver: it is on every step
 
 
 def get_engine() -> Engine:
@@ -57,13 +59,16 @@ def get_engine() -> Engine:
 
 
 @contextmanager
-def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+def unit_of_work(engine: Engine | None = None, read_only: bool = False) -> Iterator[Session]:
     """One transaction: commits when the block ends, rolls back everything if it raises.
 
     The transaction belongs to a connection; the Session joins it, so ORM work and the engine's plain
     statements (qcflow.store.raw) commit or roll back together, and a step that needs no ORM work
-    never pays for the Session's own transaction bookkeeping."""
+    never pays for the Session's own transaction bookkeeping. `read_only`: a reader's transaction,
+    which on SQLite takes no write lock (it must not write)."""
     with (engine or get_engine()).connect() as connection:
+        if read_only:
+            connection = connection.execution_options(read_only=True)
         transaction = connection.begin()
         session = Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
         session.info["connection"] = connection
