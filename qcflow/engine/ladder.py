@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
 from models import Case, Deadline, Dispatch
@@ -21,8 +20,9 @@ from qcflow.core.clock import local_date, start_of_local_day
 from qcflow.engine.core import fire_as_system, workflow_for
 from qcflow.engine.deadlines import due_label, spec_of
 from qcflow.engine.notify import Notifier
-from qcflow.engine.outbox import Recipient
+from qcflow.engine.outbox import Recipient, write_rows
 from qcflow.store.ledger import claim_many
+from qcflow.store.links import write_links
 from qcflow.store.raw import Raw
 from states.ladders import LADDERS, next_action_day, steps_due
 from states.workdays import WorkCalendar
@@ -102,22 +102,25 @@ def walk(session: Session, batch: list[tuple[Deadline, Case]], now: datetime, ca
                            "details": {"deadline_id": deadline.id, "due": extra["due_date"]}, "at": now})
             report.escalated.append(deadline.id)
         notifiers.append(notifier)
+    links, rows = [], []
     for notifier in notifiers:
-        notifier.flush()
+        taken = notifier.take()
+        links += taken[0]
+        rows += taken[1]
+    write_links(raw, links)
+    write_rows(raw, rows)
     raw.insert("caseevent", events, times=("at",), jsons=("details",))
     for deadline, case in batch:  # the overdue step, once the due day has passed
         spec = spec_of(workflow_for(case.kind), deadline.step)
         if spec is not None and spec.on_overdue and today > local_date(deadline.due_at):
             if fire_as_system(session, case, spec.on_overdue, now):
                 report.overdue.append(case.id)
-    _move_on(session, batch, done, today, calendar)
-    if touched:
-        session.execute(update(Deadline.__table__).where(Deadline.__table__.c.id == bindparam("b_id"))
-                        .values(reminded_at=bindparam("b_reminded"), escalated_at=bindparam("b_escalated")),
-                        list(touched.values()))
+    _move_on(raw, batch, done, today, calendar)
+    raw.many("UPDATE deadline SET reminded_at = ?, escalated_at = ? WHERE id = ?",
+             ((raw.ts(m["b_reminded"]), raw.ts(m["b_escalated"]), m["b_id"]) for m in touched.values()))
 
 
-def _move_on(session: Session, batch: list[tuple[Deadline, Case]], done: dict[int, set[str]], today: date,
+def _move_on(raw: Raw, batch: list[tuple[Deadline, Case]], done: dict[int, set[str]], today: date,
              calendar: WorkCalendar) -> None:
     """Every deadline of the batch gets the time of its next rung (None: its ladder is walked)."""
     rows = []
@@ -127,10 +130,8 @@ def _move_on(session: Session, batch: list[tuple[Deadline, Case]], done: dict[in
         after: Optional[date] = today
         nxt = next_action_day(LADDERS[spec.ladder], due_day, calendar, done[deadline.id], after,
                               bool(spec.on_overdue)) if spec else None
-        rows.append({"b_id": deadline.id, "b_next": start_of_local_day(nxt) if nxt else None})
-    if rows:
-        session.execute(update(Deadline.__table__).where(Deadline.__table__.c.id == bindparam("b_id"))
-                        .values(next_action_at=bindparam("b_next")), rows)
+        rows.append((raw.ts(start_of_local_day(nxt)) if nxt else None, deadline.id))
+    raw.many("UPDATE deadline SET next_action_at = ? WHERE id = ?", rows)
 
 
 def due_batch(session: Session, now: datetime, limit: int) -> list[tuple[Deadline, Case]]:

@@ -34,7 +34,8 @@ class Notifier:
         notices = list(notices)
         if not notices:
             return 0
-        context = {**self.base_context(), **(extra or {})}
+        extra = extra or {}
+        context = {**self.base_context(due_date=extra.get("due_date")), **extra}
         count = 0
         for notice in notices:
             excluded = self._excluded(notice.exclude) if notice.exclude else (set(), set())
@@ -55,14 +56,14 @@ class Notifier:
         self._rows.append(outbox_row(person, template, {**context, "link": url}, case.id, self.sent_at,
                                      self._domain))
 
-    def base_context(self) -> dict[str, Any]:
+    def base_context(self, due_date: Optional[str] = None) -> dict[str, Any]:
         workflow, case = self.workflow, self.case
         context = {
             # Y§22: a private case is named by its number only; the details stay behind the link.
             "case_title": f"{workflow.label} #{case.id}" if workflow.private else case.title,
             "kind_label": workflow.label,
             "state_label": workflow.state_label(case.state),
-            "due_date": self._due_label(),
+            "due_date": self._due_label() if due_date is None else due_date,
             "step_label": "",
             "_center_id": case.center_id,  # names filled in at delivery (qcflow.services.mail.enrich)
         }
@@ -110,7 +111,13 @@ class Notifier:
             return [Recipient(str(r["email"]).lower(), str(r["name"]), None) for r in case.data.get("recipients", [])]
         raise ValueError(f"unknown recipient spec {to!r}")
 
-    def flush(self) -> None:
-        write_links(self.raw, self._links)
-        write_rows(self.raw, self._rows)
+    def take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The link and outbox rows not yet written (a batch writes many notifiers' rows at once)."""
+        taken = self._links, self._rows
         self._links, self._rows = [], []
+        return taken
+
+    def flush(self) -> None:
+        links, rows = self.take()
+        write_links(self.raw, links)
+        write_rows(self.raw, rows)

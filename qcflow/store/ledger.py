@@ -8,27 +8,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models import Dispatch
+from qcflow.store.raw import Raw
 
 CLAIM_CHUNK = 1000  # rows per statement, well within SQLite's limit on bound parameters
 
 
 def claim_many(session: Session, claims: list[tuple[str, str, Optional[int], Optional[int]]],
                now: datetime) -> set[str]:
-    """Claim (key, action, deadline_id, case_id) rows in one statement; returns the keys this call took."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    """Claim (key, action, deadline_id, case_id) rows in one statement per chunk; returns the keys this
+    call took (a key held already, by an earlier run or a concurrent sweep, is not taken again)."""
+    raw = Raw(session)
+    at = raw.ts(now)
     taken: set[str] = set()
     for start in range(0, len(claims), CLAIM_CHUNK):
-        stmt = insert(Dispatch.__table__).values([
-            {"key": key, "action": action, "deadline_id": deadline_id, "case_id": case_id, "at": now}
-            for key, action, deadline_id, case_id in claims[start:start + CLAIM_CHUNK]
-        ]).on_conflict_do_nothing(index_elements=["key"]).returning(Dispatch.__table__.c.key)
-        taken.update(session.execute(stmt).scalars().all())
+        chunk = claims[start:start + CLAIM_CHUNK]
+        params = [v for key, action, deadline_id, case_id in chunk for v in (key, action, deadline_id, case_id, at)]
+        values = ", ".join("(?, ?, ?, ?, ?)" for _ in chunk)
+        taken.update(k for (k,) in raw.rows(f'INSERT INTO dispatch ("key", action, deadline_id, case_id, at) VALUES {values} '
+                                            'ON CONFLICT ("key") DO NOTHING RETURNING "key"', params))
     return taken
 
 
