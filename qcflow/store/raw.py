@@ -32,7 +32,7 @@ class Raw:
         self.postgres = connection.dialect.name == "postgresql"
         self.dbapi = connection.connection.driver_connection
         if self.postgres:
-            from psycopg.types.json import Json  # only installed use: PostgreSQL
+            from psycopg.types.json import Json  # here, not at the top: only PostgreSQL needs psycopg (start-up time)
 
             self._json = Json
 
