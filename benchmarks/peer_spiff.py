@@ -4,8 +4,8 @@
 
 Measured: document lifecycles (draft → submit → approve → sign → issue with a number) in SpiffWorkflow,
 persisted to SQLite after every step, one transaction each (WAL, synchronous=NORMAL), as steps/s
-(4 transitions per lifecycle, as bench_engine.py counts ours); see peer_spiff_worker.py for the
-variants. Baseline: bare sqlite3 insert+commit of one small row per transaction, same pragmas.
+(4 transitions per lifecycle, as benchmarks/case_transitions_sqlite.py counts ours); see
+peer_spiff_worker.py for the variants. Baseline: bare sqlite3 insert+commit of one small row per transaction, same pragmas.
 SpiffWorkflow lives in its own venv (default /tmp/qcflow-bench-spiff-venv, or $QCFLOW_BENCH_SPIFF_VENV),
 created on first use. No qcflow import; writes nothing outside temp dirs and that venv.
 """
@@ -75,12 +75,14 @@ def bare_sqlite_commits_per_s(seconds: float) -> float:
     return n / elapsed
 
 
-def measure_peer(seconds: float, max_lifecycles: int = 300, venv: Path = DEFAULT_VENV) -> dict | None:
+def measure_peer(seconds: float, max_lifecycles: int = 300, venv: Path = DEFAULT_VENV,
+                 variants: tuple[str, ...] = VARIANTS) -> dict | None:
     """The worker's figures ({"stock_steps_per_s": ..., "tuned_steps_per_s": ..., "steps": ..., ...}) or None."""
     python = ensure_venv(venv)
     if python is None:
         return None
-    cmd = [str(python), str(WORKER), "--seconds", str(seconds), "--max-lifecycles", str(max_lifecycles)]
+    cmd = [str(python), str(WORKER), "--seconds", str(seconds), "--max-lifecycles", str(max_lifecycles),
+           "--variants", ",".join(variants)]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 3 + 120)
     except subprocess.TimeoutExpired:

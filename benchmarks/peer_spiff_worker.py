@@ -1,14 +1,15 @@
 """Peer benchmark worker: the document approval as a SpiffWorkflow 3.2 BPMN process, persisted to SQLite.
 
-    <spiff venv>/bin/python benchmarks/peer_spiff_worker.py [--seconds 10] [--max-lifecycles 300]
+    <spiff venv>/bin/python benchmarks/peer_spiff_worker.py [--seconds 10] [--max-lifecycles 300] [--variants a,b]
 
 Started by peer_spiff.py with the python of a separate venv that has SpiffWorkflow (qcflow is not
 importable there, nor needed). Process: draft (start) → submit → approve → sign (user tasks) → issue
 (script task, takes the next document number from SQLite) → issued (end). Each user step is one
 transaction: complete the ready user task with who acted and a comment, run engine steps, serialize,
 UPDATE the workflow row + INSERT a history row, COMMIT (WAL, synchronous=NORMAL). Per lifecycle:
-3 transactions (submit, approve, sign+issue) counted as 4 transitions, as bench_engine.py counts ours.
-Creating the workflow with the document's data is not timed (ours times only fire()).
+3 transactions (submit, approve, sign+issue) counted as 4 transitions, as
+benchmarks/case_transitions_sqlite.py counts ours. Creating the workflow with the document's data
+is not timed (ours times only fire()).
 
 Variants, interleaved one lifecycle each so machine noise hits all alike, one SQLite file each:
   stock   serializer.serialize_json(workflow): the whole workflow, spec included, every step
@@ -176,7 +177,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring time, all variants (default 10)")
     parser.add_argument("--max-lifecycles", type=int, default=300, help="per variant (default 300)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed lifecycles per variant first (default 5)")
+    parser.add_argument("--variants", default="stock,tuned,stock_reload,tuned_reload",
+                        help="comma-separated subset to run (default all four)")
     args = parser.parse_args()
+    wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
 
     bpmn = BpmnParser()
     bpmn.add_bpmn_str(BPMN.encode("utf-8"), "document_approval.bpmn")
@@ -184,7 +188,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="qcflow-bench-spiff-") as tmp:
         variants = [Variant(name, Path(tmp), spec, subprocess_specs, tuned, reload)
                     for name, tuned, reload in (("stock", False, False), ("tuned", True, False),
-                                                ("stock_reload", False, True), ("tuned_reload", True, True))]
+                                                ("stock_reload", False, True), ("tuned_reload", True, True))
+                    if name in wanted]
         for i in range(args.warmup):
             for v in variants:
                 v.lifecycle(i, timed=False)

@@ -1,0 +1,1 @@
+"""qcflow's benchmarks: `python -m benchmarks [--quick]` (see benchmarks/__main__.py)."""
