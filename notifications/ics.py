@@ -77,7 +77,7 @@ def _utc(moment: datetime) -> str:
 
 def invitation(uid: str, start: datetime, duration_minutes: int, summary: str, description: str,
                location: str, organizer_email: str, attendees: Iterable[tuple[str, str]], *,
-               organizer_name: str = "", stamp: Optional[datetime] = None, sequence: int = 0) -> str:
+               stamp: datetime, organizer_name: str = "", sequence: int = 0) -> str:
     """One VEVENT invitation as an iCalendar string with CRLF line endings.
 
     `uid` must be stable for the same meeting: a resent invitation then updates the event in the
@@ -91,7 +91,6 @@ def invitation(uid: str, start: datetime, duration_minutes: int, summary: str, d
     attendees = list(attendees)
     if not attendees:
         raise ValueError("an invitation (METHOD:REQUEST) needs at least one attendee")
-    stamp = stamp or datetime.now(timezone.utc)
     if stamp.tzinfo is None:
         raise ValueError("stamp must be an aware datetime")
     end = start + timedelta(minutes=duration_minutes)

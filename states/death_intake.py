@@ -243,10 +243,9 @@ def _id_number(value: Any) -> str:
 # --- rows ------------------------------------------------------------------------------------------
 
 def parse_row(values_by_field: Mapping[str, Any], row_number: int, *,
-              today: Optional[date] = None) -> tuple[Optional[DeathRecord], list[RowError]]:
+              today: date) -> tuple[Optional[DeathRecord], list[RowError]]:
     """Check one row. Returns the record, or None and every problem found in it (a row with any
     problem is refused as a whole). `today` is the local date the death may not be after."""
-    today = today or date.today()
     errors: list[RowError] = []
 
     def bad(name: str, message: str) -> None:

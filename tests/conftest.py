@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 from pathlib import Path
 
@@ -18,6 +18,33 @@ DEMO_DIRECTORY = ROOT / "demo" / "directory.yaml"
 PG_URL = os.environ.get("QCFLOW_TEST_DATABASE_URL", "")
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--wall-clock-ahead-days", type=int, default=0, metavar="N",
+        help="run the session with the wall clock N days ahead (time-machine, ticking); the tests stand on "
+             "TEST_NOW whatever the wall clock says, so anything that fails here reads the wall clock. "
+             "Only this process sees it: Prefect's harness server and child processes keep the real clock.")
+
+
+_WALL_CLOCK = pytest.StashKey[object]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    days = config.getoption("--wall-clock-ahead-days", default=0)
+    if days:
+        import time_machine
+
+        traveller = time_machine.travel(datetime.now(timezone.utc) + timedelta(days=days), tick=True)
+        traveller.start()
+        config.stash[_WALL_CLOCK] = traveller
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(_WALL_CLOCK, None)
+    if traveller is not None:
+        traveller.stop()
 
 
 # Every test stands on this moment (a Tuesday, local time), whatever the date it runs: nothing may
