@@ -6,9 +6,10 @@ the task page acts, once.
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -69,11 +70,18 @@ def _problem(request: Request, check: LinkCheck, session: Session) -> HTMLRespon
     return _page(request, "problem.html", PROBLEM_STATUS[check.status], title=title, explanation=explanation, case=detail)
 
 
-def _task_context(session: Session, check: LinkCheck) -> dict[str, Any]:
-    link, case = check.link, check.case
-    person = session.get(Person, link.person_id) if link.person_id else None
+def _task_context(session: Session, check: LinkCheck, after: Optional[case_engine.FireResult] = None) -> dict[str, Any]:
+    """The task page's content; `after` a step, from what the step already loaded."""
+    link, case = check.link, (after.case if after else check.case)
+    if after is not None and after.actor.person_id == link.person_id:
+        person = SimpleNamespace(id=after.actor.person_id, name=after.actor.name)  # the step loaded them already
+    else:
+        person = session.get(Person, link.person_id) if link.person_id else None
     workflow = WORKFLOWS[case.kind]
-    choices = case_engine.choices(session, case, person) if (person and link.purpose == "act") else []
+    if after is not None:
+        choices = case_engine.choices_after(session, after)
+    else:
+        choices = case_engine.choices(session, case, person) if (person and link.purpose == "act") else []
     # A step that only changes content needs something to enter here (uploads go through the CLI).
     choices = [c for c in choices if c.dest or c.inputs or workflow.fields]
     fields = workflow.fields if any(c.takes_changes for c in choices) else {}
@@ -143,21 +151,20 @@ def _act(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
             if check.link.purpose != "act" or check.link.person_id is None:
                 return _page(request, "problem.html", 403, title="此链接只能查看",
                              explanation="这个链接用于阅读，不能提交决定。", case=case_detail(session, check.case))
-            person = session.get(Person, check.link.person_id)
             result = case_engine.fire(
-                session, check.case.kind, check.case.id, decision, person=person,
+                session, check.case.kind, check.case.id, decision, person_id=check.link.person_id,
                 comment=form.get("comment", ""), changes=_changes(check, decision, form),
                 expected_version=_seen_version(form, check),
             )
             labels = WORKFLOWS[result.case.kind].transitions
             done = [labels[trigger].label for trigger, _, _ in result.steps]
-            if case_engine.choices(session, result.case, person):
+            context = _task_context(session, check, after=result)
+            if context["choices"]:
                 # Still this person's turn (saved an edit, started a review): the link stays theirs.
                 check.link.case_version, check.link.case_round = result.case.version, result.case.round
                 session.add(check.link)
                 session.flush()
-                page = _page(request, "task.html", **_task_context(session, check), token=token, reasons=[],
-                             form={}, done=done)
+                page = _page(request, "task.html", **context, token=token, reasons=[], form={}, done=done)
             else:
                 check.link.used_at = utcnow()
                 session.add(check.link)

@@ -34,8 +34,10 @@ from states.workflow import Attempt, Transition, Workflow
 
 @dataclass
 class FireResult:
-    case: Case
+    case: Any  # the case as the step left it (a CaseRecord, or the caller's ORM Case brought up to date)
     steps: list[tuple[str, str, str]] = field(default_factory=list)  # (trigger, from, to)
+    actor: Actor = SYSTEM
+    history: list[PastEvent] = field(default_factory=list)
 
 
 CASE_COLUMNS = ("id", "kind", "state", "version", "round", "title", "center_id", "created_by_id", "key", "data",
@@ -106,11 +108,17 @@ def actor_of(session: Session, person: Person) -> Actor:
 
 def actor_by_email(session: Session, email: str, raw: Optional[Raw] = None) -> Actor:
     """The person and their roles in one query."""
-    rows = (raw or Raw(session)).rows(
-        "SELECT p.id, p.name, r.role, r.center_id FROM person p LEFT JOIN roleassignment r ON r.person_id = p.id "
-        "WHERE p.email = ?", [email.strip().lower()])
-    if not rows:
+    found = _actor_where(raw or Raw(session), "p.email = ?", email.strip().lower())
+    if found is None:
         raise _unknown_person(email)
+    return found
+
+
+def _actor_where(raw: Raw, condition: str, value: Any) -> Optional[Actor]:
+    rows = raw.rows("SELECT p.id, p.name, r.role, r.center_id FROM person p "
+                    f"LEFT JOIN roleassignment r ON r.person_id = p.id WHERE {condition}", [value])
+    if not rows:
+        return None
     return Actor(rows[0][0], rows[0][1], frozenset((role, center) for _, _, role, center in rows if role))
 
 
@@ -167,14 +175,19 @@ class _Run:
 
 
 def fire(session: Session, kind: str, case_id: int, trigger: str, *, email: Optional[str] = None,
-         person: Optional[Person] = None, comment: str = "", changes: Optional[dict[str, Any]] = None,
-         expected_version: Optional[int] = None, now: Optional[datetime] = None) -> FireResult:
-    """Fire `trigger` on the case as the person (or the system when neither is given)."""
+         person: Optional[Person] = None, person_id: Optional[int] = None, comment: str = "",
+         changes: Optional[dict[str, Any]] = None, expected_version: Optional[int] = None,
+         now: Optional[datetime] = None) -> FireResult:
+    """Fire `trigger` on the case as the person (given as a row, an id or an email; the system when none)."""
     now = now or utcnow()
     workflow = workflow_for(kind)
     raw = Raw(session)
     if person is not None:
         actor = actor_of(session, person)
+    elif person_id is not None:
+        actor = _actor_where(raw, "p.id = ?", person_id) or SYSTEM
+        if actor is SYSTEM:
+            raise Refused([Reason("", "人员名录中已没有此链接的收件人；请联系医政医管科")])
     elif email is not None:
         actor = actor_by_email(session, email, raw)
     else:
@@ -183,9 +196,16 @@ def fire(session: Session, kind: str, case_id: int, trigger: str, *, email: Opti
     if expected_version is not None and case.version != expected_version:
         raise Conflict()
     run = _Run(session, raw, workflow, case, history_of(session, case.id, raw), now)
+    run.result.actor, run.result.history = actor, run.history
     _step(run, actor, Attempt(trigger, comment.strip(), dict(changes or {})))
     run.flush()
     return run.result
+
+
+def choices_after(session: Session, result: FireResult) -> list[Transition]:
+    """The steps open to the same person once their step is done, from what the step already holds."""
+    case = result.case
+    return workflow_for(case.kind).choices(_view(session, case, result.history, utcnow()), result.actor)
 
 
 def _proposed(transition: Optional[Transition], data: dict[str, Any], attempt: Attempt,

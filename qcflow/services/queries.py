@@ -20,8 +20,12 @@ def _names(session: Session, ids: set[Optional[int]]) -> dict[Optional[int], str
 
 def case_detail(session: Session, case: Case) -> dict[str, Any]:
     workflow = WORKFLOWS[case.kind]
-    events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
-    names = _names(session, {e.actor_id for e in events} | {case.created_by_id})
+    rows = session.exec(select(CaseEvent, Person.name).join(Person, Person.id == CaseEvent.actor_id, isouter=True)
+                        .where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    events = [e for e, _ in rows]
+    names = {None: "系统", **{e.actor_id: name for e, name in rows if e.actor_id is not None}}
+    if case.created_by_id not in names:
+        names.update(_names(session, {case.created_by_id}))
     center = session.get(Center, case.center_id) if case.center_id else None
     deadlines = session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)).all()
     labels = {t.trigger: t.label for t in workflow.transitions.values()}
@@ -37,7 +41,7 @@ def case_detail(session: Session, case: Case) -> dict[str, Any]:
         "center": center.name if center else "",
         "created_by": names.get(case.created_by_id, ""),
         "created_at": fmt_local(case.created_at),
-        "number": document_number(session, case.id),
+        "number": document_number(session, case.id) if _numbered(workflow) else "",
         "data": case.data,
         "fields": workflow.fields,
         "history": [
@@ -55,6 +59,10 @@ def case_detail(session: Session, case: Case) -> dict[str, Any]:
             for d in deadlines
         ],
     }
+
+
+def _numbered(workflow) -> bool:
+    return any(effects.assign_number for effects in workflow.on_enter.values())
 
 
 def _step_label(workflow, step: str) -> str:

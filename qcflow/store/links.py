@@ -86,11 +86,11 @@ def check_link(session: Session, token: str, now: Optional[datetime] = None, loc
         return LinkCheck("forged")
     if not hmac.compare_digest(parts[2], _sign(f"{parts[0]}.{parts[1]}", get_settings().secret_key.encode())):
         return LinkCheck("forged")
-    link = session.exec(select(TaskLink).where(TaskLink.token_hash == _hash(token))).first()
-    if link is None:
+    query = select(TaskLink, Case).join(Case, Case.id == TaskLink.case_id).where(TaskLink.token_hash == _hash(token))
+    found = session.exec(query.with_for_update(of=Case) if lock else query).first()  # the link and its case at once
+    if found is None:
         return LinkCheck("unknown")
-    query = select(Case).where(Case.id == link.case_id)
-    case = session.exec(query.with_for_update() if lock else query).one()
+    link, case = found
     if link.used_at is not None:
         return LinkCheck("used", link, case)
     if now > link.expires_at:
