@@ -20,10 +20,10 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from models import Person
 from notifications.sink import list_messages, read_message
 from qcflow import bootstrap
 from qcflow import engine as case_engine
+from qcflow.services.queries import person_by_id
 from qcflow.core.clock import fmt_local, local_date, utcnow
 from qcflow.core.runtime import get_settings
 from qcflow.services.deaths import log_access, summary
@@ -76,7 +76,7 @@ def _task_context(session: Session, check: LinkCheck, after: Optional[case_engin
     if after is not None and after.actor.person_id == link.person_id:
         person = SimpleNamespace(id=after.actor.person_id, name=after.actor.name)  # the step loaded them already
     else:
-        person = session.get(Person, link.person_id) if link.person_id else None
+        person = person_by_id(session, link.person_id) if link.person_id else None
     workflow = WORKFLOWS[case.kind]
     if after is not None:
         choices = case_engine.choices_after(session, after)

@@ -1,4 +1,4 @@
 """The `qcflow` command."""
-from qcflow.cli.main import main
+from qcflow.cli.app import main
 
 __all__ = ["main"]

@@ -371,4 +371,6 @@ def _refresh_orm_copy(session: Session, case: Any) -> None:
 
 
 def choices(session: Session, case: Any, person: Person) -> list[Transition]:
-    return workflow_for(case.kind).choices(view_of(session, case), actor_of(session, person))
+    raw = Raw(session)
+    actor = _actor_where(raw, "p.id = ?", person.id) or Actor(person.id, person.name)
+    return workflow_for(case.kind).choices(_view(session, case, history_of(session, case.id, raw), utcnow()), actor)

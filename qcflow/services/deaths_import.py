@@ -32,10 +32,12 @@ from sqlmodel import Session, select
 from models import Case, CaseEvent, Institution, LowRiskGroup, Person
 from qcflow.core.clock import local_date, utcnow
 from qcflow.core.errors import UserError
+from qcflow.engine import actor_by_email
 from qcflow.engine.bulk import NewCase, open_many
 from qcflow.core.runtime import get_settings
 from qcflow.store.db import get_engine
-from states.rules import Actor
+from states.death_review import may_import
+from states.rules import Actor, Refused
 from states.death_intake import (
     DEFAULT_HEADERS, FIELD_LABELS, KIND, REQUIRED_FIELDS, DeathRecord, RowError, case_key, case_title,
     check_mapping, map_headers, new_case_data, normalize_drg, normalize_header, parse_row, pseudonymize,
@@ -110,6 +112,7 @@ def import_file(session_factory_or_engine: SessionSource, path: Union[str, Path]
     with open_session() as session:
         hospital = _hospital(session, hospital_code)
         actor_id = _person_id(session, actor_email)
+        check_may_import(session, actor_email, hospital)
         session.rollback()
     secret = secret if secret is not None else patient_secret()
     today = today or local_date(utcnow())
@@ -297,6 +300,16 @@ def _person_id(session: Session, email: str) -> int:
     if found is None:
         raise UserError(f"人员名录中没有邮箱为 {email} 的人员；请核对 --as，或先导入名录（qcflow directory load）")
     return found
+
+
+def check_may_import(session: Session, email: str, hospital: str) -> None:
+    """Y§22: a hospital reports its own deaths; the commission may import for any hospital."""
+    actor = actor_by_email(session, email)
+    own = session.exec(select(Institution.code).join(Person, Person.institution_id == Institution.id)
+                       .where(Person.id == actor.person_id)).first()
+    reasons = may_import(actor.holds("commission_reviewer"), own, hospital)
+    if reasons:
+        raise Refused(reasons)
 
 
 def _blank(values: list[Any]) -> bool:

@@ -1,7 +1,9 @@
 """Read models: what a page or the CLI shows about cases. Reads only."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 from typing import Any, Optional
 
 from sqlmodel import Session, select
@@ -9,6 +11,7 @@ from sqlmodel import Session, select
 from models import Case, CaseEvent, Center, Deadline, Person
 from qcflow.core.clock import fmt_local, local_date
 from qcflow.store.numbering import document_number
+from qcflow.store.raw import Raw
 from states.registry import WORKFLOWS
 
 
@@ -18,16 +21,42 @@ def _names(session: Session, ids: set[Optional[int]]) -> dict[Optional[int], str
     return {None: "系统", **{p.id: p.name for p in rows}}
 
 
-def case_detail(session: Session, case: Case) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Event:
+    trigger: str
+    from_state: str
+    to_state: str
+    actor_id: Optional[int]
+    comment: str
+    at: Any
+    name: Optional[str]
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    step: str
+    due_at: Any
+    closed_at: Any
+    reminded_at: Any
+    escalated_at: Any
+
+
+def case_detail(session: Session, case: Any) -> dict[str, Any]:
     workflow = WORKFLOWS[case.kind]
-    rows = session.exec(select(CaseEvent, Person.name).join(Person, Person.id == CaseEvent.actor_id, isouter=True)
-                        .where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
-    events = [e for e, _ in rows]
-    names = {None: "系统", **{e.actor_id: name for e, name in rows if e.actor_id is not None}}
+    raw = Raw(session)  # a page view: plain statements, the ORM's per-query cost is most of a page's time
+    events = [_Event(trigger, from_state, to_state, actor_id, comment, Raw.read_ts(at), name) for
+              trigger, from_state, to_state, actor_id, comment, at, name in raw.rows(
+                  'SELECT e."trigger", e.from_state, e.to_state, e.actor_id, e.comment, e.at, p.name FROM caseevent e '
+                  "LEFT JOIN person p ON p.id = e.actor_id WHERE e.case_id = ? ORDER BY e.id", [case.id])]
+    names = {None: "系统", **{e.actor_id: e.name for e in events if e.actor_id is not None}}
     if case.created_by_id not in names:
         names.update(_names(session, {case.created_by_id}))
-    center = session.get(Center, case.center_id) if case.center_id else None
-    deadlines = session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)).all()
+    found = raw.first("SELECT name FROM center WHERE id = ?", [case.center_id]) if case.center_id else None
+    center = SimpleNamespace(name=found[0]) if found else None
+    deadlines = [_Deadline(step, Raw.read_ts(due), Raw.read_ts(closed), Raw.read_ts(reminded), Raw.read_ts(escalated))
+                 for step, due, closed, reminded, escalated in raw.rows(
+                     "SELECT step, due_at, closed_at, reminded_at, escalated_at FROM deadline WHERE case_id = ? "
+                     "ORDER BY id", [case.id])]
     labels = {t.trigger: t.label for t in workflow.transitions.values()}
     labels.update({"create": "新建", "escalate": "逾期督办"})
     return {
@@ -102,3 +131,9 @@ def due_rows(session: Session, today: date, center_code: Optional[str] = None) -
             "escalated": deadline.escalated_at is not None,
         })
     return rows
+
+
+def person_by_id(session: Session, person_id: int) -> Optional[SimpleNamespace]:
+    """A person's id, name and email, for a page (one plain statement)."""
+    row = Raw(session).first("SELECT id, name, email FROM person WHERE id = ?", [person_id])
+    return SimpleNamespace(id=row[0], name=row[1], email=row[2]) if row else None

@@ -7,8 +7,6 @@ from typing import Iterator
 
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
-from alembic import command
-from alembic.config import Config
 
 import models  # noqa: F401  (registers the tables)
 from qcflow.core import runtime
@@ -85,6 +83,10 @@ def unit_of_work(engine: Engine | None = None, read_only: bool = False) -> Itera
 
 def upgrade_schema(url: str) -> None:
     """Create or upgrade the schema to the newest migration."""
+    # Imported here, not at the top: alembic costs every CLI start ~0.1 s and only `init`/`serve` need it.
+    from alembic import command
+    from alembic.config import Config
+
     _ensure_sqlite_dir(url)
     here = Path(__file__).resolve().parents[2] / "migrations"
     cfg = Config()

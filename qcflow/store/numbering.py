@@ -24,8 +24,8 @@ def take_next_number(raw: Raw, case_id: int, organ_code: str, year: int) -> str:
 
 
 def document_number(session: Session, case_id: int) -> str:
-    row = session.exec(select(DocumentNumber).where(DocumentNumber.case_id == case_id)).first()
-    return render_document_number(row.organ_code, row.year, row.seq) if row else ""
+    row = Raw(session).first("SELECT organ_code, year, seq FROM documentnumber WHERE case_id = ?", [case_id])
+    return render_document_number(*row) if row else ""
 
 
 def document_numbers(session: Session, case_ids: list[int]) -> dict[int, str]:

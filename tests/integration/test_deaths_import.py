@@ -21,7 +21,8 @@ from qcflow.services.deaths_import import ImportReport, import_file, load_low_ri
 from qcflow.core.errors import UserError
 from qcflow.core.runtime import get_settings
 from states.death_intake import pseudonymize
-from tests.helpers import reconfigure, ROOT, SECRETARY
+from states.rules import Refused
+from tests.helpers import reconfigure, REVIEWER, ROOT, SECRETARY
 
 pytestmark = pytest.mark.db
 
@@ -38,9 +39,9 @@ def ready(demo):
     return demo
 
 
-def run(engine, path, hospital="QCH1", **kwargs) -> ImportReport:
+def run(engine, path, hospital="QCH1", actor=SECRETARY, **kwargs) -> ImportReport:
     kwargs.setdefault("today", TODAY)
-    return import_file(engine, path, hospital, SECRETARY, **kwargs)
+    return import_file(engine, path, hospital, actor, **kwargs)
 
 
 def write(tmp_path: Path, name: str, lines: list[str], encoding: str = "utf-8") -> Path:
@@ -200,7 +201,8 @@ def test_the_same_patient_gets_the_same_key_and_another_secret_another(ready, tm
         header, row11 = f.readline(), next(line for line in f if line.startswith("2026000011,"))
     monkeypatch.setenv("QCFLOW_SECRET_KEY", "another-installation")
     reconfigure()
-    report = run(ready, write(tmp_path, "qch2.csv", [header.strip(), row11.strip()]), hospital="QCH2")
+    report = run(ready, write(tmp_path, "qch2.csv", [header.strip(), row11.strip()]), hospital="QCH2",
+                 actor=REVIEWER)  # the commission may import for any hospital (Y§22)
     assert report.created == 1
     other = case_by_record(ready, "2026000011", hospital="QCH2")
     assert other.data["patient_key"] not in ("", first.data["patient_key"])
@@ -464,3 +466,12 @@ def test_a_bulk_opened_case_has_the_rows_of_one_opened_by_itself(ready):
         assert engine.fire_as_system(s, single, "screen")
     bulk, alone = rows(bulk_id), rows(single.id)
     assert bulk == alone and bulk[0] == "screened" and bulk[1:3] == (2, 1)
+
+
+def test_a_hospital_may_not_import_another_hospitals_deaths_on_any_path(ready, tmp_path):
+    """Y§22 is the service's rule, not the command line's: nothing is written."""
+    before = len(cases(ready))
+    with pytest.raises(Refused) as refused:
+        run(ready, SAMPLE, hospital="QCH2")
+    assert "Y§22" in str(refused.value) and "只能导入本单位" in str(refused.value)
+    assert len(cases(ready)) == before
