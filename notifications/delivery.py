@@ -1,8 +1,13 @@
-"""Send what the outbox holds over SMTP: claim a batch, send it over one connection, record each outcome.
+"""Send what the outbox holds over SMTP: claim a batch, send it over a few connections, record the outcomes.
 
-A row is claimed by a short transaction that sets `lease_until` with a compare-and-set on that row
-(only if it is still pending and its lease is free), so two deliverers running at once never send the
-same row. Each outcome is written in its own short transaction, guarded by the lease this run holds.
+A batch is claimed by one statement: an UPDATE that sets `lease_until` on the due rows whose lease is
+free, returning them (on PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED; on SQLite writers take
+the database's write lock up front), so two deliverers running at once never send the same row.
+The batch is sent over up to `CONNECTIONS` SMTP connections at once (one per `ROWS_PER_CONNECTION`
+rows claimed: a small batch uses one), each taking the next row from a shared queue. Each message is
+written straight as MIME bytes (notifications.mime; the email package only for what that cannot
+write). Outcomes are recorded in batches (see `_Run`): one transaction, one executemany per kind of
+outcome, each row's UPDATE guarded by the lease this run holds.
 SMTP problems never raise: every claimed row ends up sent, rescheduled with backoff, given up
 (status "failed") or released untouched, and the report says which.
 
@@ -13,26 +18,32 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
+import math
 import time
+from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
 import aiosmtplib
-from sqlalchemy import Engine, or_, update
-from sqlmodel import Session, select
+from sqlalchemy import Engine, bindparam, or_, select as core_select, update
+from sqlmodel import Session
 
 from models import OutboxMessage
 from notifications.compose import compose
 from notifications.config import MailSettings as Settings
+from notifications.mime import Unsupported, message_bytes
 
 Clock = Callable[[], datetime]
 # Fills in, per row id, the context a mail intent leaves to delivery time (names, numbers).
 Enricher = Callable[[Session, list[OutboxMessage]], dict[int, dict]]
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -49,6 +60,12 @@ __all__ = ["DeliveryReport", "build_message", "deliver", "deliver_pending"]
 
 LEASE_SECONDS = 300  # "a few minutes"; stretched when the SMTP timeout is long (see _lease_seconds)
 MAX_ERROR_CHARS = 2000
+CONNECTIONS = 4  # most SMTP connections one run keeps open at once
+ROWS_PER_CONNECTION = 25  # one connection more for each this many rows claimed
+RECORD_ROWS = 25  # outcomes are written in one transaction once this many wait (or at the end of the run)
+RECORD_SECONDS = 1.0  # … or once the oldest has waited this long
+
+TABLE = OutboxMessage.__table__
 
 
 @dataclass
@@ -63,7 +80,10 @@ class DeliveryReport:
 
 
 def build_message(row: OutboxMessage, settings: Settings, now: datetime) -> EmailMessage:
-    """The email for one outbox row: plain text and HTML alternatives, utf-8, stable Message-ID."""
+    """The email for one outbox row: plain text and HTML alternatives, utf-8, stable Message-ID.
+
+    The email package's version of what `notifications.mime.message_bytes` writes directly;
+    delivery uses it only for the messages that one cannot write (see `_send`)."""
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = Address(display_name=settings.mail_from_name, addr_spec=settings.mail_from)
     msg["To"] = Address(display_name=row.to_name, addr_spec=row.to_addr)
@@ -91,6 +111,10 @@ def _send_margin(settings: Settings) -> float:
     return 4 * settings.smtp_timeout + 30
 
 
+def _connection_count(rows: int) -> int:
+    return max(1, min(CONNECTIONS, math.ceil(rows / ROWS_PER_CONNECTION)))
+
+
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         text = "; ".join(f"{r.code} {r.message} <{r.recipient}>" for r in exc.recipients)
@@ -106,30 +130,32 @@ def _error_text(exc: BaseException) -> str:
 
 def _claim(engine: Engine, settings: Settings, now: datetime, lease_until: datetime,
            enrich: Optional[Enricher] = None) -> tuple[list[OutboxMessage], dict[int, dict]]:
+    """Lease up to a batch of due rows in one statement; the rows, and what `enrich` adds to them."""
     lease_free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+    due = (
+        core_select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, lease_free)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(settings.outbox_batch_size)
+    )
+    if engine.dialect.name == "postgresql":
+        # Rows another deliverer is claiming right now are skipped. In a CTE, computed once: as a
+        # subquery PostgreSQL may run it again for each row and, skipping the rows this very
+        # statement has locked, pick more than the batch.
+        due = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+    else:
+        due = due.cte("due")
     with unit_of_work(engine) as session:
-        ids = session.exec(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, lease_free)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(settings.outbox_batch_size)
-        ).all()
-        claimed = []
-        for row_id in ids:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending", lease_free)
-                .values(lease_until=lease_until)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                claimed.append(row_id)
-        if not claimed:
-            return [], {}
-        rows = list(session.exec(
-            select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        rows = list(session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(core_select(due.c.id)), OutboxMessage.status == "pending", lease_free)
+            .values(lease_until=lease_until)
+            .returning(OutboxMessage),
+            execution_options={"synchronize_session": False},
         ).all())
+        if not rows:
+            return [], {}
+        rows.sort(key=lambda r: (r.next_attempt_at, r.id))
         return rows, (enrich(session, rows) if enrich else {})
 
 
@@ -140,38 +166,87 @@ def render_row(row: OutboxMessage, extra: dict) -> None:
         row.subject, row.text_body, row.html_body = email.subject, email.text, email.html
 
 
-def _guarded_update(engine: Engine, row: OutboxMessage, lease_until: datetime, values: dict) -> bool:
-    """Write an outcome only while this run still holds the row's lease."""
-    with unit_of_work(engine) as session:
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.lease_until == lease_until)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1
+def _record(engine: Engine, lease_until: datetime, outcomes: list[tuple[int, dict]]) -> set[int]:
+    """Write outcomes (row id, column values) in one transaction, each only while this run still holds
+    that row's lease; the ids whose lease was lost (nothing written for them)."""
+    ids = [row_id for row_id, _ in outcomes]
+    held_query = core_select(TABLE.c.id).where(TABLE.c.id.in_(ids), TABLE.c.lease_until == lease_until)
+    if engine.dialect.name == "postgresql":
+        held_query = held_query.with_for_update()  # nobody can take one over between this and the UPDATE
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    with engine.begin() as conn:  # on SQLite: BEGIN IMMEDIATE, the write lock from the start
+        held = set(conn.scalars(held_query))
+        for row_id, values in outcomes:
+            if row_id in held:
+                groups.setdefault(tuple(sorted(values)), []).append({"_id": row_id, "_lease": lease_until, **values})
+        for params in groups.values():  # one executemany per shape of outcome (sent, retry, gave up, released)
+            conn.execute(
+                update(TABLE).where(TABLE.c.id == bindparam("_id"), TABLE.c.lease_until == bindparam("_lease")),
+                params,
+            )
+    return set(ids) - held
 
 
 class _Run:
-    """One delivery run: the claimed rows, the lease they are held under, and the report."""
+    """One delivery run: the claimed rows, the lease they are held under, the report, and the writer
+    that records outcomes: one transaction at a time, each covering every outcome queued meanwhile,
+    started once RECORD_ROWS wait, RECORD_SECONDS after the oldest came in, or when the run ends."""
 
     def __init__(self, engine: Engine, settings: Settings, clock: Clock,
                  lease_until: datetime, rows: list[OutboxMessage]):
         self.engine, self.settings, self.clock = engine, settings, clock
         self.lease_until, self.rows = lease_until, rows
         self.report = DeliveryReport()
+        self._queued: list[tuple[OutboxMessage, dict, bool]] = []  # (row, values, sent)
+        self._writer: Optional[asyncio.Task] = None
+        self._draining = False  # the run is over: write everything now
+        self.broken: Optional[BaseException] = None  # the database failed: stop sending, raise at the end
 
-    async def sent(self, row: OutboxMessage) -> None:
-        recorded = await asyncio.to_thread(
-            _guarded_update, self.engine, row, self.lease_until,
-            {"status": "sent", "sent_at": self.clock(), "attempts": row.attempts + 1, "lease_until": None,
-             "subject": row.subject, "text_body": row.text_body, "html_body": row.html_body},
-        )
+    def _enqueue(self, row: OutboxMessage, values: dict, sent: bool = False) -> None:
+        self._queued.append((row, values, sent))
+        if len(self._queued) >= RECORD_ROWS:
+            self._start_writer()
+        elif len(self._queued) == 1:  # written by RECORD_SECONDS at the latest, however slow the server
+            asyncio.get_running_loop().call_later(RECORD_SECONDS, self._start_writer)
+
+    def _start_writer(self) -> None:
+        if self._queued and (self._writer is None or self._writer.done()):
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        while self._queued and self.broken is None:
+            chunk, self._queued = self._queued, []
+            try:
+                lost = await asyncio.to_thread(_record, self.engine, self.lease_until,
+                                               [(row.id, values) for row, values, _ in chunk])
+            except BaseException as exc:
+                self.broken = exc
+                raise
+            for row, _, sent in chunk:
+                if sent and row.id in lost:  # the lease ran out and another deliverer took the row over
+                    self.report.errors.append(
+                        f"{row.to_addr}：已发送，但租约已过期，未能记录，可能重复发送（{row.message_id}）")
+            if len(self._queued) < RECORD_ROWS and not self._draining:
+                return  # the rest waits for more (or for its timer)
+
+    async def flush(self) -> None:
+        """Wait until every outcome is written; raise what the database raised, if it did."""
+        self._draining = True
+        self._start_writer()
+        while (writer := self._writer) is not None:
+            await asyncio.gather(writer, return_exceptions=True)
+            if self.broken is not None:
+                raise self.broken
+            if writer is self._writer:  # no newer writer was started meanwhile: all written
+                return
+
+    def sent(self, row: OutboxMessage) -> None:
+        self._enqueue(row, {"status": "sent", "sent_at": self.clock(), "attempts": row.attempts + 1,
+                            "lease_until": None, "subject": row.subject, "text_body": row.text_body, "html_body": row.html_body},
+                      sent=True)
         self.report.sent += 1
-        if not recorded:  # the lease ran out and another deliverer took the row over
-            self.report.errors.append(f"{row.to_addr}：已发送，但租约已过期，未能记录，可能重复发送（{row.message_id}）")
 
-    async def failed(self, row: OutboxMessage, error: str, *, name_error: bool = True) -> None:
+    def failed(self, row: OutboxMessage, error: str, *, name_error: bool = True) -> None:
         attempts = row.attempts + 1
         values: dict = {"attempts": attempts, "last_error": error, "lease_until": None}
         gave_up = attempts >= self.settings.outbox_max_attempts
@@ -180,7 +255,7 @@ class _Run:
         else:
             delay = self.settings.outbox_backoff_seconds * 2 ** min(attempts - 1, 20)
             values["next_attempt_at"] = self.clock() + timedelta(seconds=delay)
-        await asyncio.to_thread(_guarded_update, self.engine, row, self.lease_until, values)
+        self._enqueue(row, values)
         if gave_up:
             self.report.gave_up += 1
             self.report.errors.append(f"{row.to_addr}：已尝试 {attempts} 次，放弃发送（{row.subject}）：{error}")
@@ -189,10 +264,10 @@ class _Run:
             if name_error:
                 self.report.errors.append(f"{row.to_addr}：{error}（第 {attempts} 次尝试，稍后重试）")
 
-    async def release(self, rows: list[OutboxMessage]) -> None:
+    def release(self, rows) -> None:
         """Give back rows never tried in this run: no attempt counted, due again at once."""
         for row in rows:
-            await asyncio.to_thread(_guarded_update, self.engine, row, self.lease_until, {"lease_until": None})
+            self._enqueue(row, {"lease_until": None})
 
 
 def _smtp_target(settings: Settings) -> tuple[str, int]:
@@ -201,9 +276,102 @@ def _smtp_target(settings: Settings) -> tuple[str, int]:
     return "127.0.0.1", settings.sink_port
 
 
+async def _connect(settings: Settings, host: str, port: int) -> aiosmtplib.SMTP:
+    smtp = aiosmtplib.SMTP(
+        hostname=host, port=port, timeout=settings.smtp_timeout,
+        use_tls=settings.smtp_tls == "tls", start_tls=settings.smtp_tls == "starttls",
+    )
+    try:
+        await smtp.connect()
+        if settings.smtp_user:
+            await smtp.login(settings.smtp_user, settings.smtp_password)
+        if smtp.is_ehlo_or_helo_needed:  # the extensions (SIZE) are known before the first message
+            try:
+                await smtp.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await smtp.helo()
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+async def _transaction(smtp: aiosmtplib.SMTP, sender: str, recipient: str, wire: bytes) -> None:
+    """MAIL, RCPT, DATA for one message to one recipient, as `SMTP.sendmail` does it (same errors, RSET
+    after a refusal), minus its address parsing: both addresses were checked by notifications.mime."""
+    mail = [b"MAIL", b"FROM:<" + sender.encode("ascii") + b">"]
+    if smtp.supports_extension("size"):  # RFC 1870: refused up front if too big
+        mail.append(b"SIZE=%d" % len(wire))
+    try:
+        response = await smtp.execute_command(*mail)
+        if response.code != 250:
+            raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
+        response = await smtp.execute_command(b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
+        if response.code not in (250, 251):
+            raise aiosmtplib.SMTPRecipientsRefused(
+                [aiosmtplib.SMTPRecipientRefused(response.code, response.message, recipient)])
+        await smtp.data(wire)
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+        try:
+            await smtp.rset()
+        except (ConnectionError, aiosmtplib.SMTPResponseException):
+            pass  # disconnected on the reset, or a bad status: the first error is the one to report
+        raise
+
+
+async def _send(smtp: aiosmtplib.SMTP, row: OutboxMessage, settings: Settings, now: datetime) -> dict:
+    """Send one rendered row; the recipients refused (none, or an exception when the only one is)."""
+    try:
+        wire = message_bytes(row, settings.mail_from, settings.mail_from_name, now)
+    except Unsupported:  # e.g. a non-ASCII address (SMTPUTF8): the email package and aiosmtplib handle it
+        refused, _ = await smtp.send_message(build_message(row, settings, now), sender=settings.mail_from,
+                                             recipients=[row.to_addr])
+        return refused
+    await _transaction(smtp, settings.mail_from, row.to_addr, wire)
+    return {}
+
+
+async def _sender(smtp: aiosmtplib.SMTP, queue: deque, run: _Run, extras: dict[int, dict],
+                  stop_at: float) -> None:
+    """Send rows from the shared queue over one connection until the queue is empty, the connection
+    breaks (or the server closes it, e.g. after a 421), the lease is about to run out or the database
+    fails."""
+    settings, clock = run.settings, run.clock
+    while queue and run.broken is None and smtp.is_connected:
+        if time.monotonic() > stop_at:
+            return  # the lease is running out: what is left goes back to the next run
+        row = queue.popleft()
+        try:
+            render_row(row, extras.get(row.id, {}))
+        except Exception as exc:  # a template fault: this mail cannot be written, the others go on
+            run.failed(row, f"邮件模板“{row.template}”无法生成：{_error_text(exc)}")
+            continue
+        try:
+            refused = await _send(smtp, row, settings, clock())
+        except (OSError, aiosmtplib.SMTPServerDisconnected) as exc:
+            # The connection broke (timeouts are OSErrors too): this row counts an attempt, this
+            # connection sends no more; the other connections go on with the rows not yet tried.
+            run.failed(row, _error_text(exc))
+            return
+        except Exception as exc:  # refused recipient or sender, rejected data, unencodable address
+            run.failed(row, _error_text(exc))
+        else:
+            if refused:
+                run.failed(row, "; ".join(f"{r.code} {r.message}" for r in refused.values()))
+            else:
+                run.sent(row)
+
+
+async def _close(smtp: aiosmtplib.SMTP) -> None:
+    try:
+        await smtp.quit()
+    except Exception:
+        smtp.close()
+
+
 async def deliver_pending(engine: Engine, settings: Settings, clock: Clock,
                           enrich: Optional[Enricher] = None) -> DeliveryReport:
-    """Send one batch of due outbox rows over one SMTP connection. Never raises for SMTP problems."""
+    """Send one batch of due outbox rows over a few SMTP connections. Never raises for SMTP problems."""
     started = time.monotonic()
     claim_at = clock()
     lease = _lease_seconds(settings)
@@ -214,54 +382,34 @@ async def deliver_pending(engine: Engine, settings: Settings, clock: Clock,
         return run.report
 
     host, port = _smtp_target(settings)
-    smtp = aiosmtplib.SMTP(
-        hostname=host, port=port, timeout=settings.smtp_timeout,
-        use_tls=settings.smtp_tls == "tls", start_tls=settings.smtp_tls == "starttls",
-    )
-    try:
-        await smtp.connect()
-        if settings.smtp_user:
-            await smtp.login(settings.smtp_user, settings.smtp_password)
-    except Exception as exc:  # server down, refused, TLS or login failure: every row gets an attempt
-        error = f"连接邮件服务器 {host}:{port} 失败：{_error_text(exc)}"
+    attempts = await asyncio.gather(*(_connect(settings, host, port) for _ in range(_connection_count(len(rows)))),
+                                    return_exceptions=True)
+    for exc in attempts:
+        if isinstance(exc, BaseException) and not isinstance(exc, Exception):
+            for smtp in attempts:
+                if isinstance(smtp, aiosmtplib.SMTP):
+                    smtp.close()
+            raise exc  # cancelled, interrupted: not an SMTP problem
+    connections = [smtp for smtp in attempts if isinstance(smtp, aiosmtplib.SMTP)]
+    if not connections:  # server down, refused, TLS or login failure: every row gets an attempt
+        error = f"连接邮件服务器 {host}:{port} 失败：{_error_text(attempts[0])}"
         run.report.errors.append(error)
         for row in rows:
-            await run.failed(row, error, name_error=False)
-        smtp.close()
+            run.failed(row, error, name_error=False)
+        await run.flush()
         return run.report
+    if len(connections) < len(attempts):  # the server takes fewer connections at once: go on with these
+        log.info("mail: %d of %d connections to %s:%d opened", len(connections), len(attempts), host, port)
 
+    queue = deque(rows)
+    stop_at = started + lease - _send_margin(settings)
     try:
-        for index, row in enumerate(rows):
-            if time.monotonic() - started > lease - _send_margin(settings):
-                await run.release(rows[index:])  # the lease is running out: leave the rest to the next run
-                break
-            try:
-                render_row(row, extras.get(row.id, {}))
-            except Exception as exc:  # a template fault: this mail cannot be written, the others go on
-                await run.failed(row, f"邮件模板“{row.template}”无法生成：{_error_text(exc)}")
-                continue
-            try:
-                message = build_message(row, settings, now=clock())
-                refused, _ = await smtp.send_message(message, sender=settings.mail_from,
-                                                     recipients=[row.to_addr])
-            except (OSError, aiosmtplib.SMTPServerDisconnected) as exc:
-                # The connection broke (timeouts are OSErrors too): this row counts an attempt,
-                # the ones not yet tried go back untouched.
-                await run.failed(row, _error_text(exc))
-                await run.release(rows[index + 1:])
-                break
-            except Exception as exc:  # refused recipient or sender, rejected data, unencodable address
-                await run.failed(row, _error_text(exc))
-            else:
-                if refused:
-                    await run.failed(row, "; ".join(f"{r.code} {r.message}" for r in refused.values()))
-                else:
-                    await run.sent(row)
+        await asyncio.gather(*(_sender(smtp, queue, run, extras, stop_at) for smtp in connections))
+        run.release(queue)  # not tried: the lease is running out, or every connection broke
+        queue.clear()
     finally:
-        try:
-            await smtp.quit()
-        except Exception:
-            smtp.close()
+        await asyncio.gather(*(_close(smtp) for smtp in connections))
+        await run.flush()
     return run.report
 
 

@@ -40,8 +40,11 @@ class Recorder:
         self.messages: list[dict] = []
         self.connections = 0  # TCP connections accepted (see CountingController)
         self.refuse: set[str] = set()
+        self.shut_down_on: set[str] = set()  # answer 421 (closing the connection) for these recipients
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.shut_down_on:
+            return "421 4.3.2 Service shutting down"
         if address.lower() in self.refuse:
             return "550 5.1.1 Mailbox unavailable"
         envelope.rcpt_tos.append(address)
@@ -373,3 +376,215 @@ def test_the_maildir_sink_round_trip(demo, monkeypatch, tmp_path):
         assert link in message["text"] and link in message["html"]
         assert "<html" in message["html"].lower() and "<html" not in message["text"].lower()
     assert read_message(maildir, "no-such-key") is None
+
+
+# --- the batch over several connections, the lease, faults of one row -------------------------------
+
+def test_a_big_batch_goes_out_over_several_connections_each_row_once(smtp_server, monkeypatch):
+    from notifications import delivery
+
+    monkeypatch.setattr(delivery, "ROWS_PER_CONNECTION", 3)  # 12 rows: the most connections, 4
+    for _ in range(4):
+        _submitted_document()
+
+    report = _deliver()
+
+    assert (report.sent, report.retried, report.gave_up, report.errors) == (12, 0, 0, [])
+    assert smtp_server.connections == delivery.CONNECTIONS == 4
+    assert len({m["peer"] for m in smtp_server.messages}) == 4
+    ids = [m["msg"]["Message-ID"] for m in smtp_server.messages]
+    assert len(ids) == 12 and len(set(ids)) == 12
+    with unit_of_work() as s:
+        rows = s.exec(select(OutboxMessage)).all()
+    assert {(r.status, r.attempts, r.lease_until) for r in rows} == {("sent", 1, None)}
+    assert all(r.subject.startswith("【待审核】") and r.text_body and r.html_body for r in rows)  # stored as sent
+
+
+def test_concurrent_deliverers_with_small_batches_share_the_rows(smtp_server, monkeypatch):
+    from notifications.delivery import deliver_pending
+    from qcflow.core.runtime import get_settings
+    from qcflow.store.db import get_engine
+
+    _set(monkeypatch, outbox_batch_size=2)
+    for _ in range(4):
+        _submitted_document()
+
+    async def until_empty():
+        reports = []
+        while (report := await deliver_pending(get_engine(), get_settings(), utcnow, enrich)).sent:
+            reports.append(report)
+        return reports
+
+    async def four():
+        return await asyncio.gather(*(until_empty() for _ in range(4)))
+
+    reports = [r for rs in asyncio.run(four()) for r in rs]
+
+    assert all(r.sent <= 2 and r.retried == 0 and r.errors == [] for r in reports)
+    assert sum(r.sent for r in reports) == 12
+    ids = [m["msg"]["Message-ID"] for m in smtp_server.messages]
+    assert len(ids) == 12 and len(set(ids)) == 12
+    with unit_of_work() as s:
+        assert {(r.status, r.attempts) for r in s.exec(select(OutboxMessage))} == {("sent", 1)}
+
+
+def test_a_template_fault_fails_only_that_row(smtp_server, monkeypatch):
+    _set(monkeypatch, outbox_backoff_seconds=60)
+    _submitted_document()
+    with unit_of_work() as s:
+        row = s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == REVIEWER2)).one()
+        row.template = "no_such_template"
+        s.add(row)
+    now = utcnow()
+
+    report = _deliver(now=now)
+
+    assert (report.sent, report.retried, report.gave_up) == (2, 1, 0)
+    assert len(report.errors) == 1 and REVIEWER2 in report.errors[0] and "no_such_template" in report.errors[0]
+    assert {m["rcpt_tos"][0] for m in smtp_server.messages} == COMMISSION_REVIEWERS - {REVIEWER2}
+    with unit_of_work() as s:
+        broken = s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == REVIEWER2)).one()
+    assert broken.status == "pending" and broken.attempts == 1 and "无法生成" in broken.last_error
+    assert broken.next_attempt_at == now + timedelta(seconds=60) and broken.lease_until is None
+
+
+def test_rows_left_when_the_lease_runs_out_go_back_untouched(smtp_server, monkeypatch):
+    from notifications import delivery
+
+    _submitted_document()
+    monkeypatch.setattr(delivery, "_send_margin", lambda settings: delivery._lease_seconds(settings) + 1)
+
+    report = _deliver()
+
+    assert (report.sent, report.retried, report.gave_up, report.errors) == (0, 0, 0, [])
+    assert smtp_server.messages == []
+    with unit_of_work() as s:
+        rows = s.exec(select(OutboxMessage)).all()
+    assert {(r.status, r.attempts, r.lease_until, r.last_error) for r in rows} == {("pending", 0, None, "")}
+
+    monkeypatch.undo()
+    again = _deliver()  # due again at once
+    assert again.sent == 3 and len(smtp_server.messages) == 3
+
+
+def test_a_server_closing_the_connection_leaves_the_rows_not_yet_tried_untouched(smtp_server, monkeypatch):
+    _set(monkeypatch, outbox_backoff_seconds=60)
+    _submitted_document()
+    first = min(_rows().values(), key=lambda r: r.id)  # rows go out in id order (one connection here)
+    smtp_server.shut_down_on = {first.to_addr}
+    now = utcnow()
+
+    report = _deliver(now=now)
+
+    assert (report.sent, report.retried, report.gave_up) == (0, 1, 0) and smtp_server.messages == []
+    rows = _rows()
+    assert rows[first.to_addr].attempts == 1 and "421" in rows[first.to_addr].last_error
+    assert rows[first.to_addr].next_attempt_at == now + timedelta(seconds=60)
+    others = [r for a, r in rows.items() if a != first.to_addr]
+    assert {(r.status, r.attempts, r.lease_until) for r in others} == {("pending", 0, None)}
+
+    smtp_server.shut_down_on = set()
+    later = _deliver(now=now + timedelta(seconds=1))
+    assert later.sent == 2 and {m["rcpt_tos"][0] for m in smtp_server.messages} == {r.to_addr for r in others}
+
+
+def test_a_database_failure_while_recording_is_raised_not_swallowed(smtp_server, monkeypatch):
+    from notifications import delivery
+
+    def broken(*args):
+        raise RuntimeError("database gone")
+
+    _submitted_document()
+    monkeypatch.setattr(delivery, "_record", broken)
+    with pytest.raises(RuntimeError, match="database gone"):
+        _deliver()
+    assert len(smtp_server.messages) <= 3
+    monkeypatch.undo()
+    with unit_of_work() as s:  # nothing recorded: the rows stay leased until the lease runs out
+        assert {(r.status, r.lease_until is not None) for r in s.exec(select(OutboxMessage))} == {("pending", True)}
+
+# --- the wire: notifications.mime writes what the email package would ---------------------------------
+
+def _wire_row(**fields):
+    from types import SimpleNamespace
+
+    base = dict(to_name="张三", to_addr="zhang.san@wjw.qingchuan.example", message_id="<qc.42.7@qcflow.example>",
+                subject="【待审核】关于 2026 年度质控报告的审核", text_body="您好：\n请审核。\n", html_body="<p>您好</p>\n",
+                attachments=[])
+    return SimpleNamespace(**{**base, **fields})
+
+
+WIRE_CASES = {
+    "chinese, with a calendar file": _wire_row(attachments=[{
+        "filename": "dispatch-meeting.ics", "content_type": "text/calendar", "method": "REQUEST",
+        "content": "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nSUMMARY:调度会\r\nEND:VCALENDAR\r\n"}]),
+    "ascii, quotes and specials": _wire_row(
+        to_name='Dr. "Ann" O\'Neil, MD', to_addr="ann@example.org",
+        subject="Review requested: " + " ".join(f"word{i}" for i in range(30)),
+        text_body="line one\r\n.leading dot\rFrom the start\n" + "x" * 200 + "\n", html_body=""),
+    "tricky subject and names": _wire_row(
+        to_name="", subject=" =?utf-8?q?not_a_word?=  含\t制表符和表情😀" + "😀" * 30, text_body="",
+        attachments=[{"filename": "会议 通知.ics", "content_type": "text/calendar", "content": "A\r\nB\r\n"},
+                     {"filename": 'a"b.txt', "content_type": "text/plain", "content": "plain\n"}]),
+}
+
+
+@pytest.mark.parametrize("case", list(WIRE_CASES))
+def test_the_wire_bytes_read_back_as_the_email_package_writes_them(case):
+    from datetime import datetime, timezone
+    from email import message_from_bytes
+    from types import SimpleNamespace
+
+    from aiosmtplib.email import flatten_message
+
+    from notifications.delivery import build_message
+    from notifications.mime import message_bytes
+
+    row = WIRE_CASES[case]
+    settings = SimpleNamespace(mail_from="noreply@qcflow.example", mail_from_name="医疗质控中心管理平台")
+    now = datetime(2026, 10, 8, 9, 30, tzinfo=timezone.utc)
+    wire = message_bytes(row, settings.mail_from, settings.mail_from_name, now)
+    assert wire.isascii() and b"\n" not in wire.replace(b"\r\n", b"")  # 7-bit, CRLF only
+    assert max(len(line) for line in wire.split(b"\r\n")) <= 78
+    assert wire == message_bytes(row, settings.mail_from, settings.mail_from_name, now)  # boundary fixed too
+    ours = message_from_bytes(wire, policy=DEFAULT_POLICY)
+    theirs = message_from_bytes(flatten_message(build_message(row, settings, now), utf8=False, cte_type="7bit"),
+                                policy=DEFAULT_POLICY)
+    assert not ours.defects and not any(part.defects for part in ours.walk())
+    for name in ("From", "To"):
+        [a], [b] = ours[name].addresses, theirs[name].addresses
+        assert (a.display_name, a.addr_spec) == (b.display_name, b.addr_spec)
+    assert str(ours["Subject"]) == row.subject  # exactly (the email package loses a literal "=?…?=" and the space)
+    if "=?" not in row.subject:
+        assert str(theirs["Subject"]) == row.subject
+    assert ours["Message-ID"] == theirs["Message-ID"] == row.message_id
+    assert ours["Date"].datetime == theirs["Date"].datetime == now
+    assert ours["Auto-Submitted"] == "auto-generated" and ours["MIME-Version"] == "1.0"
+    assert ours.get_content_type() == theirs.get_content_type()
+    for kind in ("plain", "html"):
+        a, b = ours.get_body((kind,)), theirs.get_body((kind,))
+        assert a.get_content_type() == b.get_content_type() and a.get_content_charset() == "utf-8"
+        assert a.get_content().replace("\r\n", "\n") == b.get_content().replace("\r\n", "\n")
+    mine, reference = list(ours.iter_attachments()), list(theirs.iter_attachments())
+    assert len(mine) == len(reference) == len(row.attachments)
+    for a, b, item in zip(mine, reference, row.attachments):
+        assert a.get_filename() == b.get_filename() == item["filename"]
+        assert a.get_content_type() == b.get_content_type() == item["content_type"]
+        assert a.get_param("method") == b.get_param("method") and a.get_content_charset() == "utf-8"
+        assert a.get_payload(decode=True) == b.get_payload(decode=True) == item["content"].encode()  # CRLF kept
+
+
+def test_what_the_wire_writer_leaves_to_the_email_package():
+    from datetime import datetime, timezone
+
+    from notifications.mime import Unsupported, message_bytes
+
+    now = datetime(2026, 10, 8, tzinfo=timezone.utc)
+    for row in (_wire_row(to_addr="张三@例子.中国"), _wire_row(to_addr="a b@example.org"),
+                _wire_row(message_id="no-angle-brackets"), _wire_row(subject="两行\nBcc: evil@example.org"),
+                _wire_row(to_name="张三\r\nBcc: evil@example.org"), _wire_row(attachments=[
+                    {"filename": "x", "content_type": "text/calendar\r\nX-Evil: 1", "content": ""}])):
+        with pytest.raises(Unsupported):
+            message_bytes(row, "noreply@qcflow.example", "", now)
+    with pytest.raises(Unsupported):
+        message_bytes(_wire_row(), "noreply@qcflow.example>, <evil@example.org", "", now)
