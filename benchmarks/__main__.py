@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.support import ROOT, Options, Result, clean_environment
@@ -118,7 +117,7 @@ def main() -> int:
     names = select(args.only)
     began = time.perf_counter()
     print(f"# qcflow benchmarks, {'quick' if opts.quick else 'full'} mode — Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; "
+          f"{os.cpu_count()} CPUs; "
           f"each figure against a baseline measured in the same run", flush=True)
     crashed = 0
     for name in names:

@@ -51,7 +51,7 @@ def client(index: int, url: str, data_dir: str, conn) -> None:
                     made += 1
 
     def ours(start_at: float, window: float) -> dict:
-        time.sleep(max(0.0, start_at - time.time()))
+        time.sleep(max(0.0, start_at - time.monotonic()))
         steps, spent, lifecycles, short = 0, 0.0, 0, 0
         end = time.perf_counter() + window
         while time.perf_counter() < end:
@@ -68,10 +68,10 @@ def client(index: int, url: str, data_dir: str, conn) -> None:
         return {"steps": steps, "fire_s": spent, "lifecycles": lifecycles, "short": short}
 
     def bare_commits(start_at: float, window: float) -> dict:
-        time.sleep(max(0.0, start_at - time.time()))
+        time.sleep(max(0.0, start_at - time.monotonic()))
         n, t0 = 0, time.perf_counter()
         while time.perf_counter() < t0 + window:
-            bare.execute("INSERT INTO bench_event (case_id, step, at) VALUES (%s, %s, %s)", (n, "submit", time.time()))
+            bare.execute("INSERT INTO bench_event (case_id, step, at) VALUES (%s, %s, %s)", (n, "submit", float(n)))
             bare.commit()
             n += 1
         return {"commits": n, "seconds": time.perf_counter() - t0}
@@ -186,19 +186,19 @@ def run(opts: Options) -> Result:
                 return answers
 
             everyone(("drafts", 3))
-            everyone(("ours", time.time() + 0.2, 0.5))  # warm-up
+            everyone(("ours", time.monotonic() + 0.2, 0.5))  # warm-up
             per_client = 60 if opts.quick else 300  # drafts per client per round, re-estimated below
             ours, bare, short, lifecycles = [], [], 0, 0
             for r in range(ROUNDS):
                 everyone(("drafts", per_client))
                 with sampler:
-                    got = everyone(("ours", time.time() + 0.3, ours_s))
+                    got = everyone(("ours", time.monotonic() + 0.3, ours_s))
                 ours.append(sum(g["steps"] / g["fire_s"] for g in got if g["fire_s"]))
                 short += sum(g["short"] for g in got)
                 lifecycles += sum(g["lifecycles"] for g in got)
                 most = max(g["lifecycles"] for g in got)
                 per_client = max(0, math.ceil(most * 1.3))  # enough for the next round, whatever is left over
-                done = everyone(("bare", time.time() + 0.3, bare_s))
+                done = everyone(("bare", time.monotonic() + 0.3, bare_s))
                 bare.append(sum(d["commits"] for d in done) / max(d["seconds"] for d in done))
                 wall = sum(g["steps"] for g in got) / ours_s
                 result.details.append(f"round {r + 1}: ours {rate(ours[-1])} steps/s (by wall time {rate(wall)}), "

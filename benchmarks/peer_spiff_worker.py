@@ -153,7 +153,7 @@ class Variant:
             workflow.do_engine_steps()  # after sign: the issue script task runs here
             self.save(workflow_id, workflow)
             self.db.execute("INSERT INTO history (workflow_id, step, actor, comment, at) VALUES (?, ?, ?, ?, ?)",
-                            (workflow_id, step, actor, comment, time.time()))
+                            (workflow_id, step, actor, comment, float(i)))
             self.db.execute("COMMIT")
             if timed:
                 self.step_seconds += time.perf_counter() - t0

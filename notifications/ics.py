@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Optional
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 __all__ = ["invitation", "escape_text", "fold"]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from qcflow import engine
-from qcflow.cli.output import JsonFlag, emit, read_data
+from qcflow.cli.output import JsonFlag, as_email, emit, read_data
 from qcflow.core.errors import UserError
 from qcflow.services.applications import attach_file, read_upload
 from qcflow.services.queries import case_detail, case_rows
@@ -16,7 +16,7 @@ from states.materials import SLOTS
 app = typer.Typer()
 
 CaseId = Annotated[int, typer.Argument(metavar="id")]
-Actor = Annotated[str, typer.Option("--as", metavar="EMAIL", help="操作人邮箱")]
+Actor = as_email("操作人邮箱")
 
 
 @app.command("new")

@@ -1,10 +1,9 @@
 """`qcflow center`: the registry of centers, their people, roles and terms; roster changes."""
 
-from typing import Annotated
 
 import typer
 
-from qcflow.cli.output import JsonFlag, emit, read_data
+from qcflow.cli.output import JsonFlag, as_email, data_file, emit, read_data
 from qcflow.core.clock import utcnow
 from qcflow.services.registry import center_detail, center_rows, change_roster
 from qcflow.store.db import unit_of_work
@@ -41,9 +40,8 @@ def show(code: str, json_: JsonFlag = False) -> None:
 
 @app.command("change")
 def change(code: str,
-           actor: Annotated[str, typer.Option("--as", metavar="EMAIL", help="操作人邮箱（卫健委）")],
-           data: Annotated[str, typer.Option("--data", metavar="FILE",
-                                             help="YAML：add、remove、change_role、size_justification、reason")],
+           actor: as_email("操作人邮箱（卫健委）"),
+           data: data_file("YAML：add、remove、change_role、size_justification、reason"),
            json_: JsonFlag = False) -> None:
     """调整质控中心人员（按 Y§10–§12 检查）"""
     changes = read_data(data)

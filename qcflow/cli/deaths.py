@@ -6,11 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from qcflow.cli.output import EXIT_REFUSED, JsonFlag, emit, read_data
+from qcflow.cli.output import EXIT_REFUSED, JsonFlag, as_email, data_file, emit, read_data
 from qcflow.services.deaths import open_detail, summary
 from qcflow.services.deaths_import import import_file, load_low_risk_groups, report_one
 from qcflow.store.db import get_engine, unit_of_work
-from states.rules import Refused
 
 app = typer.Typer()
 drg = typer.Typer()
@@ -22,7 +21,7 @@ Hospital = Annotated[str, typer.Option("--hospital", help="医院代码")]
 @app.command("import")
 def import_(file: Path,
             hospital: Annotated[str, typer.Option("--hospital", help="医院代码（名录 institutions 中的 code）")],
-            actor: Annotated[str, typer.Option("--as", metavar="EMAIL", help="导入人邮箱")],
+            actor: as_email("导入人邮箱"),
             mapping: Annotated[Optional[str], typer.Option("--mapping", help="表头对照文件（YAML：表头: 字段）")] = None,
             json_: JsonFlag = False) -> int:
     """从医院导出的 CSV/XLSX 批量导入死亡病例（姓名、身份证号不落库）"""
@@ -40,9 +39,8 @@ def import_(file: Path,
 
 @app.command("report")
 def report(hospital: Hospital,
-           actor: Annotated[str, typer.Option("--as", metavar="EMAIL", help="报告人邮箱")],
-           data: Annotated[str, typer.Option("--data", metavar="FILE",
-                                             help="YAML：病案号、入院日期、死亡日期、科室、主要诊断、DRG分组、是否尸检……")],
+           actor: as_email("报告人邮箱"),
+           data: data_file("YAML：病案号、入院日期、死亡日期、科室、主要诊断、DRG分组、是否尸检……"),
            json_: JsonFlag = False) -> int:
     """报告一例死亡病例（与批量导入相同的检查和脱敏）"""
     result = report_one(get_engine(), read_data(data), hospital, actor)
@@ -62,7 +60,7 @@ def drg_load(file: Path,
 
 @app.command("show")
 def show(case_id: Annotated[int, typer.Argument(metavar="id")],
-         actor: Annotated[str, typer.Option("--as", metavar="EMAIL", help="查看人邮箱")],
+         actor: as_email("查看人邮箱"),
          json_: JsonFlag = False) -> None:
     """查看病例详情（仅评审人、所在中心和卫健委；每次查看都记录在案）"""
     with unit_of_work() as session:

@@ -1,7 +1,6 @@
 """`qcflow directory`: load or update the directory from YAML."""
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 

@@ -4,7 +4,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qcflow.cli.output import JsonFlag, emit, read_data
+from qcflow.cli.output import JsonFlag, as_email, data_file, emit, read_data
 from qcflow.services import meetings
 from qcflow.store.db import unit_of_work
 from states.meetings import kind_label
@@ -14,9 +14,8 @@ app = typer.Typer()
 
 @app.command("record")
 def record(center: Annotated[str, typer.Option("--center", help="质控中心代码")],
-           actor: Annotated[str, typer.Option("--as", metavar="EMAIL", help="操作人邮箱")],
-           data: Annotated[str, typer.Option("--data", metavar="FILE",
-                                             help="YAML/JSON：kind、held_on、title、attendees、minutes、files")],
+           actor: as_email("操作人邮箱"),
+           data: data_file("YAML/JSON：kind、held_on、title、attendees、minutes、files"),
            json_: JsonFlag = False) -> None:
     """登记一次成员工作会议、培训或调度会议"""
     values = read_data(data)

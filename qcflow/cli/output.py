@@ -34,6 +34,16 @@ def json_flag(ctx: typer.Context, value: bool) -> bool:
 JsonFlag = Annotated[bool, typer.Option("--json", help="以 JSON 输出", callback=json_flag)]
 
 
+def as_email(help: str) -> Any:
+    """The `--as EMAIL` option: who acts."""
+    return Annotated[str, typer.Option("--as", metavar="EMAIL", help=help)]
+
+
+def data_file(help: str) -> Any:
+    """The `--data FILE` option: a YAML/JSON file read with `read_data`."""
+    return Annotated[str, typer.Option("--data", metavar="FILE", help=help)]
+
+
 def emit(as_json: bool, payload: Any, text: str) -> None:
     """A command's result on standard output."""
     if as_json:

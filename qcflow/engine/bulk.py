@@ -58,7 +58,7 @@ def open_many(session: Session, kind: str, cases: list[NewCase], actor: Actor, t
             events.append((case_id, step, before, after, None, new.step_details.get(step, {})))
         plans.append((case_id, new))
     _insert_events(raw, events, now)
-    _deadlines_and_notices(raw, session, workflow, path, steps, plans, now)
+    _deadlines_and_notices(raw, workflow, path, steps, plans, now)
     return created
 
 
@@ -116,7 +116,7 @@ def _insert_events(raw: Raw, events: list[tuple], now: datetime) -> None:
              ((cid, t, a, b, actor, raw.js(d), at) for cid, t, a, b, actor, d in events))
 
 
-def _deadlines_and_notices(raw: Raw, session: Session, workflow: Workflow, path: list[str], steps: tuple[str, ...],
+def _deadlines_and_notices(raw: Raw, workflow: Workflow, path: list[str], steps: tuple[str, ...],
                            plans: list[tuple[int, NewCase]], now: datetime) -> None:
     """What each state on the path opens, closes and announces, as for a case opened alone."""
     opens = any(spec.applies(s, new.data) for spec in workflow.deadlines for s in path for _, new in plans)
@@ -132,7 +132,7 @@ def _deadlines_and_notices(raw: Raw, session: Session, workflow: Workflow, path:
         for after in path:
             close, open_ = deadlines.plan(workflow, (state, data), (after, new.data))
             if close or open_:
-                notifier.opened(deadlines.apply_plan(session, case_id, new.data, close, open_, now, raw))
+                notifier.opened(deadlines.apply_plan(raw, case_id, new.data, close, open_, now))
             entered = workflow.on_enter.get(after)
             if entered is not None and after != state:
                 notifier.notify(entered.notify)

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
-from models import Case, CaseEvent, Center, Commission, Person, RoleAssignment
+from models import Case, Person, RoleAssignment
 from qcflow.core.clock import local_date, utcnow
 from qcflow.engine import deadlines, plugins
 from qcflow.engine.notify import Notifier
@@ -251,7 +251,7 @@ def _step(run: _Run, actor: Actor, attempt: Attempt) -> None:
         run.notifier.number = _assign_number(run.raw, case, now)
     close, open_ = deadlines.plan(workflow, (before_state, before_data), (after, data))
     if close or open_:
-        run.notifier.opened(deadlines.apply_plan(session, case.id, data, close, open_, now, run.raw))
+        run.notifier.opened(deadlines.apply_plan(run.raw, case.id, data, close, open_, now))
     if entered is not None and entered.effect:
         run.flush()  # the effect may read what this step wrote
         plugins.run_effect(entered.effect, session, _orm_case(session, case), now)
@@ -305,7 +305,7 @@ def _opened(session: Session, raw: Raw, workflow: Workflow, case: CaseRecord, ac
     run.record(trigger, "", case.state, actor)
     close, open_ = deadlines.plan(workflow, ("", {}), (case.state, case.data))
     if open_:
-        run.notifier.opened(deadlines.apply_plan(session, case.id, case.data, close, open_, now, raw))
+        run.notifier.opened(deadlines.apply_plan(raw, case.id, case.data, close, open_, now))
     entered = workflow.on_enter.get(case.state)
     if entered is not None:
         if entered.effect:

@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlmodel import Session, select
 
-from models import Deadline
 from qcflow.core.clock import end_of_local_day, local_date, start_of_local_day, to_local
 from qcflow.store.calendar import calendar_for
 from qcflow.store.raw import Raw
@@ -50,17 +48,16 @@ def plan(workflow: Workflow, before: tuple[str, dict[str, Any]], after: tuple[st
     return close, open_
 
 
-def apply_plan(session: Session, case_id: int, data: dict[str, Any], close: list[DeadlineSpec],
-               open_: list[DeadlineSpec], now: datetime, raw: Optional[Raw] = None) -> list[Opened]:
+def apply_plan(raw: Raw, case_id: int, data: dict[str, Any], close: list[DeadlineSpec],
+               open_: list[DeadlineSpec], now: datetime) -> list[Opened]:
     """Write the plan: one update for what closes, one insert for what opens."""
-    raw = raw or Raw(session)
     if close:
         steps = [s.step for s in close]
         raw.run(f"UPDATE deadline SET closed_at = ? WHERE case_id = ? AND closed_at IS NULL AND step IN ({raw.in_list(steps)})",
                 [raw.ts(now), case_id, *steps])
     opened, rows = [], []
     if open_:
-        calendar = calendar_for(session)
+        calendar = calendar_for(raw.session)
         today = local_date(now)
         for spec in open_:
             due = due_day_for(spec, data, today, calendar)
@@ -74,22 +71,11 @@ def apply_plan(session: Session, case_id: int, data: dict[str, Any], close: list
     return opened
 
 
-def sync(session: Session, workflow: Workflow, case: Any, now: datetime) -> list[Opened]:
-    """Bring a case's open deadlines in line with its specs, reading what is open (for a case whose
-    earlier state is not known, e.g. a case opened or imported in bulk)."""
-    open_steps = set(session.exec(select(Deadline.step).where(Deadline.case_id == case.id,
-                                                              Deadline.closed_at.is_(None))).all())
-    close = [s for s in workflow.deadlines if s.step in open_steps and not s.applies(case.state, case.data)]
-    open_ = [s for s in workflow.deadlines if s.step not in open_steps and s.applies(case.state, case.data)]
-    return apply_plan(session, case.id, case.data, close, open_, now)
-
-
 def due_label(moment: Optional[datetime]) -> str:
     return to_local(moment).strftime("%Y年%m月%d日") if moment else ""
 
 
-def open_due_label(session: Session, case_id: int, raw: Optional[Raw] = None) -> str:
-    raw = raw or Raw(session)
+def open_due_label(raw: Raw, case_id: int) -> str:
     row = raw.first("SELECT due_at FROM deadline WHERE case_id = ? AND closed_at IS NULL ORDER BY due_at LIMIT 1",
                     [case_id])
     return due_label(Raw.read_ts(row[0])) if row else ""

@@ -26,7 +26,7 @@ from qcflow.store.links import write_links
 from qcflow.store.raw import Raw
 from states.ladders import LADDERS, next_action_day, steps_due
 from states.workdays import WorkCalendar
-from states.workflow import Notify
+from states.workflow import DeadlineSpec, Notify
 
 
 @dataclass
@@ -63,10 +63,11 @@ def walk(session: Session, batch: list[tuple[Deadline, Case]], now: datetime, ca
     for deadline_id, key in session.exec(select(Dispatch.deadline_id, Dispatch.key)
                                          .where(Dispatch.deadline_id.in_([d.id for d, _ in batch]))):
         done[deadline_id].add(key.rsplit(":", 1)[-1])
+    specs = {deadline.id: spec_of(workflow_for(case.kind), deadline.step) for deadline, case in batch}
     wanted = []  # (deadline, case, spec, step)
     for deadline, case in batch:
         report.examined += 1
-        spec = spec_of(workflow_for(case.kind), deadline.step)
+        spec = specs[deadline.id]
         if spec is None:
             continue
         for step in steps_due(LADDERS[spec.ladder], local_date(deadline.due_at), today, calendar, done[deadline.id]):
@@ -111,24 +112,22 @@ def walk(session: Session, batch: list[tuple[Deadline, Case]], now: datetime, ca
     write_rows(raw, rows)
     raw.insert("caseevent", events, times=("at",), jsons=("details",))
     for deadline, case in batch:  # the overdue step, once the due day has passed
-        spec = spec_of(workflow_for(case.kind), deadline.step)
+        spec = specs[deadline.id]
         if spec is not None and spec.on_overdue and today > local_date(deadline.due_at):
             if fire_as_system(session, case, spec.on_overdue, now):
                 report.overdue.append(case.id)
-    _move_on(raw, batch, done, today, calendar)
+    _move_on(raw, batch, specs, done, today, calendar)
     raw.many("UPDATE deadline SET reminded_at = ?, escalated_at = ? WHERE id = ?",
              ((raw.ts(m["b_reminded"]), raw.ts(m["b_escalated"]), m["b_id"]) for m in touched.values()))
 
 
-def _move_on(raw: Raw, batch: list[tuple[Deadline, Case]], done: dict[int, set[str]], today: date,
-             calendar: WorkCalendar) -> None:
+def _move_on(raw: Raw, batch: list[tuple[Deadline, Case]], specs: dict[int, Optional[DeadlineSpec]],
+             done: dict[int, set[str]], today: date, calendar: WorkCalendar) -> None:
     """Every deadline of the batch gets the time of its next rung (None: its ladder is walked)."""
     rows = []
-    for deadline, case in batch:
-        spec = spec_of(workflow_for(case.kind), deadline.step)
-        due_day = local_date(deadline.due_at)
-        after: Optional[date] = today
-        nxt = next_action_day(LADDERS[spec.ladder], due_day, calendar, done[deadline.id], after,
+    for deadline, _ in batch:
+        spec = specs[deadline.id]
+        nxt = next_action_day(LADDERS[spec.ladder], local_date(deadline.due_at), calendar, done[deadline.id], today,
                               bool(spec.on_overdue)) if spec else None
         rows.append((raw.ts(start_of_local_day(nxt)) if nxt else None, deadline.id))
     raw.many("UPDATE deadline SET next_action_at = ? WHERE id = ?", rows)

@@ -75,7 +75,7 @@ class Notifier:
         if self._due:
             return deadlines.due_label(min(self._due))
         if any(s.applies(self.case.state, self.case.data) for s in self.workflow.deadlines):
-            return deadlines.open_due_label(None, self.case.id, self.raw)  # opened by an earlier step
+            return deadlines.open_due_label(self.raw, self.case.id)  # opened by an earlier step
         return ""
 
     def _excluded(self, spec: str) -> tuple[set[Optional[int]], set[str]]:
@@ -92,21 +92,21 @@ class Notifier:
 
     def resolve(self, to: str) -> list[Recipient]:
         """Who `to` names for this case (see states.workflow.Notify)."""
-        case, session = self.case, self.raw
+        case, raw = self.case, self.raw
         kind, _, arg = to.partition(":")
         if kind == "creator":
-            return people(session, [case.created_by_id])
+            return people(raw, [case.created_by_id])
         if kind == "role":
-            return holders_of(session, [arg])
+            return holders_of(raw, [arg])
         if kind == "center":
-            return holders_of(session, arg.split(","), case.center_id, any_center=False)
+            return holders_of(raw, arg.split(","), case.center_id, any_center=False)
         if kind == "actor_of":
-            return people(session, [self._last_actor(arg)])
+            return people(raw, [self._last_actor(arg)])
         if kind == "assigned":
-            return people_by_email(session, case.data.get("reviewers", []))
+            return people_by_email(raw, case.data.get("reviewers", []))
         if kind == "pending_experts":
             votes = case.data.get("votes", {})
-            return [p for p in people_by_email(session, case.data.get("experts", [])) if str(p.person_id) not in votes]
+            return [p for p in people_by_email(raw, case.data.get("experts", [])) if str(p.person_id) not in votes]
         if kind == "recipients":
             return [Recipient(str(r["email"]).lower(), str(r["name"]), None) for r in case.data.get("recipients", [])]
         raise ValueError(f"unknown recipient spec {to!r}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import json
 import hashlib
 import hmac
 import tempfile
@@ -25,11 +24,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
 
 import yaml
-from sqlalchemy import Connection, Engine, delete, func, insert, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, select
 
-from models import Case, CaseEvent, Institution, LowRiskGroup, Person
+from models import Institution, LowRiskGroup, Person
 from qcflow.core.clock import local_date, utcnow
 from qcflow.core.errors import UserError
 from qcflow.engine import actor_by_email

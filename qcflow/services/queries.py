@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from sqlmodel import Session, select
 
-from models import Case, CaseEvent, Center, Deadline, Person
+from models import Case, Center, Deadline, Person
 from qcflow.core.clock import fmt_local, local_date
 from qcflow.store.numbering import document_number
 from qcflow.store.raw import Raw

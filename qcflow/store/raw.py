@@ -28,6 +28,7 @@ class Raw:
     def __init__(self, session: Session):
         if session.new or session.deleted or session.dirty:
             session.flush()  # what the caller added through the ORM comes first
+        self.session = session
         connection = session.info.get("connection") or session.connection()
         self.postgres = connection.dialect.name == "postgresql"
         self.dbapi = connection.connection.driver_connection
