@@ -38,7 +38,8 @@ def run(opts: Options) -> Result:
         fire(engine, case_id, "submit", SECRETARY)
         engine.dispose()
         env = {k: v for k, v in os.environ.items() if not k.startswith("QCFLOW_")}
-        env.update(QCFLOW_DATA_DIR=str(Path(tmp) / "data"), QCFLOW_DATABASE_URL=url, QCFLOW_SECRET_KEY="bench")
+        # a secret of 32 bytes or more: the command starts as in production
+        env.update(QCFLOW_DATA_DIR=str(Path(tmp) / "data"), QCFLOW_DATABASE_URL=url, QCFLOW_SECRET_KEY="bench-" * 8)
         ours_cmd = [sys.executable, "-m", "qcflow", "case", "show", "document", str(case_id)]
         bare_cmd = [sys.executable, "-c", "pass"]
         ours, bare = [], []

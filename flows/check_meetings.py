@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
+from qcflow import bootstrap  # first: it switches Prefect's telemetry off before prefect is imported
+
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.deliver_outbox import send_pending_mail
-from qcflow import bootstrap
 from qcflow.services import meetings
 from qcflow.store.db import unit_of_work
 

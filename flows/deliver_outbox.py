@@ -11,8 +11,10 @@ from qcflow.services.mail import deliver_outbox as deliver
 @task(cache_policy=NO_CACHE, task_run_name="send-pending-mail")
 def send_pending_mail() -> dict:
     bootstrap.ensure()
-    report = deliver()  # no task retries: the outbox keeps its own per-message attempts and backoff
-    return {"sent": report.sent, "retried": report.retried, "gave_up": report.gave_up,
+    report = deliver()  # no task retries: the outbox backs off itself (per message, and the whole queue)
+    return {"sent": report.sent, "retried": report.retried, "gave_up": report.gave_up, "released": report.released,
+            "held_until": report.held_until.isoformat() if report.held_until else None, "outage": report.outage,
+            "quota_until": report.quota_until.isoformat() if report.quota_until else None,
             "errors": report.errors, "summary": report.summary()}
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from typing import Optional
 
+from qcflow import bootstrap  # first: it switches Prefect's telemetry off before prefect is imported
+
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.deliver_outbox import send_pending_mail
-from qcflow import bootstrap
 from qcflow.core.clock import as_of_moment
 from qcflow.services.reports import open_reports
 from qcflow.store.db import unit_of_work

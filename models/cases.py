@@ -36,6 +36,10 @@ class CaseEvent(SQLModel, table=True):
     comment: str = ""
     details: dict[str, Any] = json_field()
     at: datetime = Field()
+    # The case's hash chain (qcflow/core/history_chain.py): the previous event's hash, and this one's over
+    # its fields and prev_hash. Written by the engine only; `qcflow audit verify` recomputes them.
+    prev_hash: str = ""
+    hash: str = ""
 
 
 class DocumentNumber(SQLModel, table=True):

@@ -13,7 +13,13 @@ class MailSettings(Protocol):
     smtp_password: str
     smtp_tls: str
     smtp_timeout: float
+    smtp_ca_file: str
+    smtp_allow_plain_auth: bool
     sink_port: int
     outbox_batch_size: int
     outbox_max_attempts: int
     outbox_backoff_seconds: int
+    outbox_lease_seconds: int
+    outbox_outage_max_backoff_seconds: int
+    outbox_quota_per_hour: int
+    outbox_quota_per_day: int

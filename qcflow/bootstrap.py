@@ -5,16 +5,21 @@ reads the environment or the wall clock on its own.
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Optional
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 import qcflow.services  # noqa: F401  (registers the engine's plug-ins: facts, effects)
-from qcflow.core import runtime
+from qcflow.core import offline, runtime
 from qcflow.core.clock import Clock, FixedClock, SystemClock
 from qcflow.core.errors import UserError
 from qcflow.core.runtime import Runtime
-from qcflow.core.settings import Settings
+from qcflow.core.settings import SECRET_HOWTO, Settings
+
+offline.apply()  # before any entry point gets to import Prefect
 
 
 def clock_for(settings: Settings) -> Clock:
@@ -40,9 +45,37 @@ def configure(settings: Optional[Settings] = None, clock: Optional[Clock] = None
     return runtime.install(build(settings, clock))
 
 
-def ensure() -> Runtime:
-    """The installed runtime, or one built from the QCFLOW_* environment."""
-    return runtime.installed() or configure()
+def ensure(demo: bool = False) -> Runtime:
+    """The installed runtime, or one built from the QCFLOW_* environment: refused (UserError) when
+    its secrets may not be used, unless this process runs the demo."""
+    installed = runtime.installed()
+    if installed is not None:
+        return installed
+    settings = settings_from_environment()
+    if not demo:
+        require_secrets(settings)
+    return configure(settings)
+
+
+def settings_from_environment() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as err:
+        faults = "；".join(f"QCFLOW_{'_'.join(str(p) for p in e['loc']).upper()}：{e['msg']}" for e in err.errors())
+        raise UserError(f"设置有误，未启动：{faults}") from None
+
+
+def require_secrets(settings: Settings) -> None:
+    """Outside development and the demo, a real secret or nothing starts (links forged with the
+    published development key would act for anyone)."""
+    problems = settings.secret_problems()
+    if problems:
+        raise UserError("密钥不可用，未启动：" + "；".join(problems) + "。" + SECRET_HOWTO)
+
+
+def enter_demo_mode() -> None:
+    """The demo's own children (flow runs started by `serve --demo`) may use the development key too."""
+    os.environ["QCFLOW_ENV"] = "development"
 
 
 def close() -> None:

@@ -6,12 +6,13 @@ commission_decision → approved → established; exits rejected and withdrawn. 
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Optional
 
 from states import materials
 from states import staffing_policy as P
 from states.rules import Actor, CaseView, Reason
-from states.staffing import check_eligibility, check_roster
+from states.staffing import check_eligibility, check_reappointment, check_roster, consecutive_terms, specialty_taken
 from states.workflow import Attempt, DeadlineSpec, Input, Notify, OnEnter, Transition, Workflow, needs_input
 
 STATES = {
@@ -29,6 +30,10 @@ STATES = {
 CATEGORIES = ("临床", "技术", "管理")
 RECOMMENDATIONS = {"approve": "建议同意设置", "reject": "建议不同意设置"}
 REVIEWERS = ("commission_reviewer",)
+# Y§11: the appointment date is the commission's, never the applicant's: the day it approves, or a
+# later day it sets with the approval (stored under APPOINTED_ON).
+APPLICANT_SET_DATES = ("appointment_date", "appointed_on")
+APPOINTED_ON = "appointed_on"
 
 
 def validate(data: dict[str, Any]) -> list[Reason]:
@@ -49,7 +54,32 @@ def validate(data: dict[str, Any]) -> list[Reason]:
     return reasons
 
 
+def _no_applicant_dates(data: dict[str, Any]) -> list[Reason]:
+    return [Reason("Y§11", f"申请中不能填写任命日期（{key}）：任命日期为卫健委批准之日（或卫健委批准时确定的"
+                           f"不早于批准日的日期），届时按该日期核对 Y§11 的年龄、职称等条件")
+            for key in APPLICANT_SET_DATES if key in data]
+
+
+def validate_new(data: dict[str, Any]) -> list[Reason]:
+    return validate(data) + _no_applicant_dates(data)
+
+
+def _applicant_sets_no_date(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
+    return _no_applicant_dates({**case.data, **attempt.changes})
+
+
+def _reappointment(case: CaseView, day: date) -> list[Reason]:
+    """Y§26: the proposed director may not start a third consecutive term."""
+    director = case.facts.get("director")
+    if not director:
+        return []
+    found = check_reappointment(consecutive_terms(director["terms"], day))
+    return [Reason(r.rule, f"拟任主任 {director['name']} {r.message}") for r in found]
+
+
 def _eligible(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
+    """At submission the appointment date is not known yet: the roster is judged as if appointed
+    today, and judged again on the real date when the commission approves."""
     f = case.facts
     reasons = [Reason("", p) for p in f.get("roster_problems", [])]
     if f.get("applicant") is not None:
@@ -58,8 +88,50 @@ def _eligible(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
     if f.get("center_code_taken"):
         reasons.append(Reason("Y§8", f"中心代码“{case.after.get('center_code')}”已被使用，请换一个"))
     if f.get("roster") is not None:
-        reasons += check_roster(f["roster"], f["appointment_date"])
-    return reasons
+        reasons += check_roster(f["roster"], f["today"])
+    return reasons + _reappointment(case, f["today"])
+
+
+def appointment_day(given: Any, approval_day: date) -> tuple[Optional[date], list[Reason]]:
+    """The appointment date of an approval: the approval day, or the date the commission sets (never
+    earlier). Returns (the day, reasons it is refused)."""
+    text = str(given or "").strip()
+    if not text:
+        return approval_day, []
+    try:
+        day = given if isinstance(given, date) else date.fromisoformat(text)
+    except ValueError:
+        return None, [Reason("Y§11", f"任命日期“{text}”无效（格式 YYYY-MM-DD）")]
+    if day < approval_day:
+        return None, [Reason("Y§11", f"任命日期 {day.isoformat()} 早于批准日 {approval_day.isoformat()}；"
+                                     f"任命日期不得早于卫健委批准之日")]
+    return day, []
+
+
+@needs_input
+def _eligible_on_appointment(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
+    """Y§10–§12 and Y§26 again at the decision, on the appointment date: the directory may have changed
+    since submission, and Y§11 (age, title, penalties) is judged on the day of appointment."""
+    f = case.facts
+    day, reasons = appointment_day(attempt.changes.get(APPOINTED_ON), f["today"])
+    if day is None:
+        return reasons
+    reasons = [Reason("", p) for p in f.get("roster_problems", [])]
+    if f.get("roster") is not None:
+        reasons += check_roster(f["roster"], day)
+    return reasons + _reappointment(case, day)
+
+
+def _only_the_appointment_date(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
+    """Approval records the appointment date and nothing else: the content is the applicant's."""
+    if set(attempt.changes) - {APPOINTED_ON}:
+        return Reason("Y§13", "“批准设置”时不能修改内容")
+    return None
+
+
+def record_appointment_day(data: dict[str, Any], changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    given = str(changes.get(APPOINTED_ON) or "").strip()
+    return {**data, APPOINTED_ON: given} if given else dict(data)
 
 
 def _materials_complete(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
@@ -140,8 +212,11 @@ def _quorum_reached(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[
 def _still_unique(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
     """Y§8 again at the decision: another application may have been approved meanwhile."""
     reasons = []
-    if case.data.get("specialty") in case.facts.get("existing_specialties", set()):
-        reasons.append(Reason("Y§8", f"专业“{case.data.get('specialty')}”已设有本级质控中心（可能刚批准了另一份申请），不能再批准"))
+    taken = specialty_taken(case.data.get("specialty", ""), case.facts.get("existing_specialties", set()))
+    if taken is not None:
+        reasons.append(Reason(P.CENTERS_PER_SPECIALTY.rule,
+                              f"专业“{case.data.get('specialty')}”已设有本级质控中心（“{taken}”，可能刚批准了另一份申请），"
+                              f"不能再批准"))
     if case.facts.get("center_code_taken"):
         reasons.append(Reason("Y§8", f"中心代码“{case.data.get('center_code')}”已被使用"))
     return reasons
@@ -167,16 +242,18 @@ WORKFLOW = Workflow(
     initial="draft",
     final=("established", "rejected", "withdrawn"),
     validate=validate,
+    validate_new=validate_new,
     creators=("anyone",),
     creator_rule="Y§9",
     fields={},
     belongs_to_center=False,
     title_of=lambda data: f"{data.get('center_name') or '质控中心'}设置申请",
     transitions=[
-        T("edit", DRAFTING, "", "修改申请", ("creator",), "Y§9", takes_changes=True),
+        T("edit", DRAFTING, "", "修改申请", ("creator",), "Y§9", takes_changes=True,
+          guards=(_applicant_sets_no_date,)),
         T("attach", DRAFTING, "", "上传材料", ("creator",), "Y§9", takes_changes=True, apply=merge_materials),
         T("submit", DRAFTING, "submitted", "提交申请", ("creator",), "Y§9", takes_changes=True,
-          guards=(_eligible,)),
+          guards=(_applicant_sets_no_date, _eligible)),
         T("start_check", ("submitted",), "materials_check", "开始材料审查", (), "Y§9", system=True),
         T("request_materials", ("materials_check",), "materials_requested", "要求补充材料", REVIEWERS, "Y§9",
           comment_required="要求补充材料须写明补充什么"),
@@ -190,7 +267,9 @@ WORKFLOW = Workflow(
                   Input("recommendation", "评审建议", "choice", tuple(RECOMMENDATIONS.items())))),
         T("close_review", ("expert_review",), "commission_decision", "专家评审结束", (), "Y§13", system=True,
           guards=(_quorum_reached,)),
-        T("approve", ("commission_decision",), "approved", "批准设置", REVIEWERS, "Y§13", guards=(_still_unique,)),
+        T("approve", ("commission_decision",), "approved", "批准设置", REVIEWERS, "Y§13", takes_changes=True,
+          guards=(_only_the_appointment_date, _still_unique, _eligible_on_appointment), apply=record_appointment_day,
+          inputs=(Input(APPOINTED_ON, "任命日期（YYYY-MM-DD，留空为批准当日；不得早于批准日）"),)),
         T("reject", ("materials_check", "commission_decision"), "rejected", "不予设置", REVIEWERS, "Y§13",
           comment_required="不予设置须写明理由"),
         T("establish", ("approved",), "established", "设置完成", (), "Y§21", system=True),

@@ -347,7 +347,49 @@ def case_key(hospital: str, record: DeathRecord) -> str:
 
 
 def case_title(hospital: str, record: DeathRecord) -> str:
-    return f"死亡病例 {hospital} {record.record_no}"  # never the patient's name (Y§22)
+    return title_of({"hospital": hospital, "died_on": record.died_on.isoformat()})
+
+
+def title_of(data: Mapping[str, Any]) -> str:
+    """The stored title: hospital and day of death. Never the record number, never the patient (Y§22);
+    lists show it only to people who may open the case (states/privacy.py)."""
+    parts = [str(data.get(k) or "").strip() for k in ("hospital", "died_on")]
+    return " ".join(["死亡病例", *(p for p in parts if p)])
+
+
+_IDENTITY_HEADERS = {normalize_header(h): f for h, f in DEFAULT_HEADERS.items() if f in IDENTITY_FIELDS}
+_KEY = re.compile(r"^[0-9A-Za-z]{64}$")  # the hash (hex) or a key of the same form from another system
+
+
+def identity_in(content: Mapping[str, Any]) -> dict[str, str]:
+    """The keys of `content` that carry patient identity (field names or a hospital export's headers,
+    e.g. 患者姓名, 身份证号) -> the identity field each is."""
+    return {k: f for k in content if (f := (k if k in IDENTITY_FIELDS else _IDENTITY_HEADERS.get(normalize_header(k))))}
+
+
+def without_identity(content: dict[str, Any], secret: bytes) -> tuple[dict[str, Any], list[str]]:
+    """Content as it may be stored (Y§22): patient name, ID number and birth date replaced by the
+    keyed hash, as the import does. Returns the same dict when there is nothing to replace, and the
+    problems (in Chinese) when a `patient_key` given by hand is not a key."""
+    found = identity_in(content)
+    given_key = content.get("patient_key")
+    problems = []
+    if given_key not in (None, "") and not (isinstance(given_key, str) and _KEY.match(given_key)):
+        problems.append("patient_key 只能是系统生成的患者密钥（64 位字母数字），不能填写姓名、身份证号等身份信息；"
+                        "请填写 patient_name（患者姓名）、id_number（身份证号），系统会换成密钥后保存，原文不保存")
+    if not found or problems:
+        return content, problems
+    identity = {f: content[k] for k, f in found.items()}
+    birth = identity.get("birth_date")
+    try:
+        birth = parse_date(birth)
+    except _Bad:
+        pass
+    stored = {k: v for k, v in content.items() if k not in found}
+    key = pseudonymize(secret, identity.get("id_number"), identity.get("patient_name"), birth)
+    if key:
+        stored["patient_key"] = key
+    return stored, []
 
 
 def new_case_data(record: DeathRecord, hospital: str, patient_key: str, low_risk: bool, low_risk_source: str,

@@ -2,13 +2,15 @@
 
 reported → screened → (closed_no_review) | assigned → investigating → discussed → analysed →
 actions_planned → actions_approved → follow_up → verified → closed; `reopen` goes back to
-investigating. Patient identity never enters a case (Y§22): the import stores a keyed hash.
+investigating. Patient identity never enters a case (Y§22): every path stores a keyed hash
+(states/death_intake.without_identity), and the title names no record number.
 """
 from __future__ import annotations
 
 from datetime import date
 from typing import Any, Optional
 
+from states.death_intake import title_of as death_title
 from states.policy import Limit
 from states.rules import Actor, CaseView, Reason
 from states.workflow import Attempt, DeadlineSpec, Input, Notify, OnEnter, Transition, Workflow, needs_input
@@ -53,16 +55,6 @@ REVIEWERS = ("assigned",) + CENTER_LEADS
 
 def validate(data: dict[str, Any]) -> list[Reason]:
     return []  # intake rows are validated on import (states/death_intake.py)
-
-
-def may_read(case: CaseView, actor: Actor) -> bool:
-    """Y§22: only the case's assigned reviewers, its center's people and the commission see details."""
-    if actor.holds("commission_reviewer") or actor.holds("section_head"):
-        return True
-    if actor.person_id in case.facts.get("assigned_ids", ()):
-        return True
-    return case.center_id is not None and any(actor.holds(r, case.center_id) for r in
-                                              CENTER_LEADS + ("center_member",))
 
 
 def may_import(is_commission: bool, own_hospital: Optional[str], hospital: str) -> list[Reason]:
@@ -140,10 +132,12 @@ def record_autopsy(data: dict[str, Any], changes: dict[str, Any], actor: Actor) 
 def _rediscussion_complete(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
     record = attempt.changes.get("rediscussion", {})
     missing = [label for key, label in DISCUSSION_FIELDS.items() if not str(record.get(key) or "").strip()]
-    reasons = [Reason(DISCUSSION_RULE, f"尸检后再次讨论的记录缺少：{'、'.join(missing)}")] if missing else []
-    if not case.data.get("autopsy_report_on"):
-        reasons.append(Reason(DISCUSSION_RULE, "尚未登记尸检报告，无需再次讨论"))
-    return reasons
+    return [Reason(DISCUSSION_RULE, f"尸检后再次讨论的记录缺少：{'、'.join(missing)}")] if missing else []
+
+
+def _autopsy_reported(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
+    """Not an input check: without an autopsy report the step is not offered at all."""
+    return None if case.data.get("autopsy_report_on") else Reason(DISCUSSION_RULE, "尚未登记尸检报告，无需再次讨论")
 
 
 def _rediscussed_if_autopsy(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
@@ -257,7 +251,8 @@ WORKFLOW = Workflow(
     creators=("commission_reviewer",),
     creator_rule="Y§22",
     belongs_to_center=False,
-    private=True,
+    private=True,  # who reads what: states/privacy.py
+    title_of=death_title,
     transitions=[
         T("screen", ("reported",), "screened", "筛查", (), RULE, system=True),
         T("close_no_review", ("screened",), "closed_no_review", "无需评审", COMMISSION, RULE,
@@ -290,7 +285,7 @@ WORKFLOW = Workflow(
           takes_changes=True, apply=record_autopsy, guards=(_autopsy_report_date,),
           inputs=(Input("autopsy_report_on", "尸检报告日期 YYYY-MM-DD"),)),
         T("record_rediscussion", AFTER_ASSIGNMENT, "", "登记尸检后再次讨论", REVIEWERS, DISCUSSION_RULE,
-          takes_changes=True, guards=(_rediscussion_complete,),
+          takes_changes=True, guards=(_autopsy_reported, _rediscussion_complete),
           inputs=tuple(Input(f"rediscussion.{k}", label) for k, label in DISCUSSION_FIELDS.items())),
         T("close", ("verified",), "closed", "结案", COMMISSION, RULE, guards=(_rediscussed_if_autopsy,)),
         T("reopen", ("closed",), "investigating", "重新调查", COMMISSION, RULE, comment_required="重新调查须写明原因"),

@@ -10,6 +10,9 @@ REPORT_KINDS = {
     "half_year": ("上半年工作总结", 6, 30, "Y§17"),
     "year_end": ("年度工作总结及下年度工作计划", 12, 31, "Y§17"),
 }
+# kind: (month, day) the period's reports open, about a month before they are due (the cron of
+# prefect.yaml's open-*-reports runs then; a missed run is caught up until the due day)
+OPENS_ON = {"half_year": (6, 1), "year_end": (12, 1)}
 _CODE = re.compile(r"^(\d{4})(H1|Y)$")
 
 
@@ -30,6 +33,16 @@ class Period:
     def due(self) -> date:
         _, month, day, _ = REPORT_KINDS[self.kind]
         return date(self.year, month, day)
+
+
+def opening_day(period: Period) -> date:
+    month, day = OPENS_ON[period.kind]
+    return date(period.year, month, day)
+
+
+def periods_open_on(day: date) -> list[Period]:
+    """The periods whose reports should be open on `day`: opened and not yet due."""
+    return [p for p in (Period(kind, day.year) for kind in REPORT_KINDS) if opening_day(p) <= day <= p.due]
 
 
 def period_for(kind: str, day: date) -> Period:

@@ -1,5 +1,7 @@
 """Periodic reports (Y§17): a half-year summary, and a year-end summary with next year's plan that
-the commission approves before the work starts. Opened by the calendar for every active center."""
+the commission approves before the work starts, opened by the calendar for every active center. The
+same workflow carries a new center's first deliverable (Y§21): its specialty's QC indicators,
+quality standards and norms, and quality assessment plan, due 3 months after establishment."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -9,6 +11,7 @@ from states.rules import Actor, CaseView, Reason
 from states.workflow import Attempt, DeadlineSpec, Notify, OnEnter, Transition, Workflow
 
 RULE = "Y§17"
+INDICATORS_RULE = "Y§21"
 # A report returned close to or after its due day still gets this many working days to resubmit.
 RESUBMIT_WORKING_DAYS = Limit(5, RULE)
 SUBMITTERS = ("center_director", "center_secretary")
@@ -23,7 +26,29 @@ STATES = {
 }
 
 
+# What each kind of report asks for (report_kind in the case's content), with the article asking it.
+SUMMARY_FIELDS = {"summary": "工作总结", "plan": "下年度工作计划（年度报告必填）"}
+INDICATOR_FIELDS = {
+    "indicators": "本专业质控指标（结构、过程、结果指标及其定义、计算方法）",
+    "standards": "质控标准及诊疗规范（质量控制标准、技术规范）",
+    "assessment_plan": "质量考核方案（考核内容、评分标准、考核方式）",
+}
+ALL_FIELDS = {**SUMMARY_FIELDS, **INDICATOR_FIELDS}
+
+
+def fields_of(data: dict[str, Any]) -> dict[str, str]:
+    return INDICATOR_FIELDS if data.get("report_kind") == "indicators" else SUMMARY_FIELDS
+
+
+def _blank(data: dict[str, Any], key: str) -> bool:
+    return not str(data.get(key) or "").strip()
+
+
 def validate(data: dict[str, Any]) -> list[Reason]:
+    if data.get("report_kind") == "indicators":
+        # Y§21: 新增质控中心成立后，应当在3个月内完成本专业质控指标、标准、质量考核方案的制定、审核和发布。
+        return [Reason(INDICATORS_RULE, f"新设质控中心须报送{label.split('（')[0]}，不能为空")
+                for key, label in INDICATOR_FIELDS.items() if _blank(data, key)]
     reasons = []
     if not str(data.get("summary") or "").strip():
         reasons.append(Reason(RULE, "工作总结不能为空"))
@@ -39,6 +64,14 @@ def _content_complete(case: CaseView, actor: Actor, attempt: Attempt) -> Optiona
     return None
 
 
+def _kind_and_due_date_fixed(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
+    """What is asked and by when is set when the report opens: a Y§21 deliverable cannot become a summary."""
+    fixed = sorted({"report_kind", "due_date"} & set(attempt.changes))
+    if fixed:
+        return Reason(RULE, f"报告类别和截止日期由系统按规定确定，不能修改（{'、'.join(fixed)}）")
+    return None
+
+
 T = Transition
 WORKFLOW = Workflow(
     kind="report",
@@ -50,12 +83,13 @@ WORKFLOW = Workflow(
     validate=validate,
     creators=(),
     creator_rule=RULE,
-    fields={"summary": "工作总结", "plan": "下年度工作计划（年度报告必填）"},
+    fields=ALL_FIELDS,
+    fields_of=fields_of,
     transitions=[
         T("edit", ("open", "returned", "overdue"), "", "保存草稿", SUBMITTERS, RULE, takes_changes=True,
-          complete=False),
+          complete=False, guards=(_kind_and_due_date_fixed,)),
         T("submit", ("open", "returned", "overdue"), "submitted", "提交报告", SUBMITTERS, RULE,
-          takes_changes=True, guards=(_content_complete,)),
+          takes_changes=True, guards=(_kind_and_due_date_fixed, _content_complete)),
         T("return", ("submitted",), "returned", "退回修改", REVIEWERS, RULE,
           comment_required="退回修改须填写意见，告诉中心改什么"),
         T("accept", ("submitted",), "accepted", "通过", REVIEWERS, RULE),

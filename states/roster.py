@@ -9,7 +9,8 @@ from dataclasses import replace
 from datetime import date
 
 from states.rules import Actor, Reason
-from states.staffing import Roster, check_leaders, check_members, check_structure
+from states.staffing import (Roster, check_leaders, check_members, check_reappointment, check_structure,
+                             consecutive_terms)
 
 CHANGERS = ("commission_reviewer", "section_head")
 
@@ -27,3 +28,9 @@ def check_change(proposed: Roster, newly_leading: set[str], appointment_date: da
     reasons += check_structure(proposed) + check_members(proposed)
     new_leaders = replace(proposed, members=tuple(m for m in proposed.members if m.name in newly_leading))
     return reasons + check_leaders(new_leaders, appointment_date)
+
+
+def check_reappointments(director_terms: dict[str, list[tuple[date, date]]], appointment_date: date) -> list[Reason]:
+    """Y§26 for whoever a change makes (or makes again) director: {name: their earlier director terms}."""
+    return [Reason(r.rule, f"主任 {name} {r.message}") for name, terms in sorted(director_terms.items())
+            for r in check_reappointment(consecutive_terms(terms, appointment_date))]

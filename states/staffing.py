@@ -11,8 +11,9 @@ figure: someone is within "≤60" until the day before their 61st birthday.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Iterable, Optional
 
 from states import staffing_policy as P
@@ -38,7 +39,7 @@ class Member:
     title: str  # professional title, e.g. 主任医师 (see staffing_policy.TITLE_TIERS)
     birth_date: date
     institution_code: str
-    institution_county_level: bool  # the institution is a county-level (县级) one
+    institution_county_level: Optional[bool]  # a county-level (县级) institution; None: its county is not recorded
     department_head: bool  # head of a department (科室/部门主任) or a higher post
     penalty_dates: tuple[date, ...]  # disciplinary penalties by higher authorities
     provincial_society_member: bool  # (former) member of a provincial society's specialty committee
@@ -125,6 +126,18 @@ def _meets(tier: Optional[str], required: str) -> bool:
 
 def _title_text(title: str, tier: Optional[str]) -> str:
     return f"{title}（{tier}）" if tier else f"“{title}”（不在职称目录中，无法认定级别）"
+
+
+# --- institutions -------------------------------------------------------------------------------
+
+def county_level(county: Optional[str]) -> Optional[bool]:
+    """Whether an institution with this county is a county-level (县级) one: a county-level institution
+    names its county (临溪县), a municipal one says 市本级. None when the county is blank: the Y§12
+    county limit cannot be judged, and a blank must never count as "not county-level"."""
+    cleaned = "".join((county or "").split())
+    if not cleaned:
+        return None
+    return not cleaned.endswith(P.MUNICIPAL_COUNTY_SUFFIX)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -308,6 +321,14 @@ def check_members(roster: Roster) -> list[Reason]:
         reasons.append(Reason(P.MEMBER_MIN_TITLE.rule, message))
 
     by_county_institution: dict[str, list[Member]] = {}
+    unknown = sorted({m.institution_code or "（未登记单位）" for m in _counted(roster) if m.institution_county_level is None})
+    for code in unknown:
+        people = [m for m in _counted(roster) if m.institution_county_level is None
+                  and (m.institution_code or "（未登记单位）") == code]
+        reasons.append(Reason(P.SAME_COUNTY_INSTITUTION_MAX.rule,
+                              f"{_names(people)} 所在单位 {code} 未登记所属县（county），无法核对同一县级机构专家"
+                              f"不超过 {P.SAME_COUNTY_INSTITUTION_MAX.value} 名的限制；请在名录中填写 county"
+                              f"（县级机构填县名，市级机构填“市本级”）"))
     for m in _counted(roster):
         if m.institution_county_level:
             by_county_institution.setdefault(m.institution_code, []).append(m)
@@ -330,16 +351,39 @@ def _normalized(text: str) -> str:
     return "".join((text or "").split())
 
 
+def specialty_key(name: str) -> str:
+    """The specialty a name stands for, whatever its spelling: full-width forms folded (NFKC), every
+    space removed (full-width ones too), case folded, and the 中心 suffixes dropped, so that
+    "　心血管内科 ", "心血管内科质控中心" and "心血管内科医疗质量控制中心" are one specialty (Y§8)."""
+    key = _normalized(unicodedata.normalize("NFKC", name or "")).casefold()
+    for suffix in P.SPECIALTY_SUFFIXES:
+        if key.endswith(suffix) and len(key) > len(suffix):
+            return key[: -len(suffix)]
+    return key
+
+
+def specialty_taken(specialty: str, existing_specialties: Iterable[str]) -> Optional[str]:
+    """The existing specialty that `specialty` duplicates (Y§8), or None."""
+    wanted = specialty_key(specialty)
+    return next((s for s in existing_specialties if specialty_key(s) == wanted), None)
+
+
+def check_specialty_unique(specialty: str, existing_specialties: Iterable[str]) -> list[Reason]:
+    """Y§8: one center per specialty at this level, the names compared as specialty_key does."""
+    taken = specialty_taken(specialty, existing_specialties)
+    if taken is None:
+        return []
+    same = "" if _normalized(taken) == _normalized(specialty) else f"（与已设的“{taken}”为同一专业）"
+    return [Reason(P.CENTERS_PER_SPECIALTY.rule,
+                   f"专业“{_normalized(specialty)}”已设有本级质控中心{same}，同一专业领域原则上只设 "
+                   f"{P.CENTERS_PER_SPECIALTY.value} 个，不能重复申请")]
+
+
 def check_eligibility(applicant: Applicant, specialty: str, existing_specialties: set[str],
                       today: date) -> list[Reason]:
     """Y§8: one center per specialty at this level; a 三级甲等 host unless a special center's reason is
     recorded; no major quality-safety incident in the 3 years before `today`."""
-    reasons: list[Reason] = []
-    wanted = _normalized(specialty)
-    if wanted in {_normalized(s) for s in existing_specialties}:
-        reasons.append(Reason(P.CENTERS_PER_SPECIALTY.rule,
-                              f"专业“{wanted}”已设有本级质控中心，同一专业领域原则上只设 "
-                              f"{P.CENTERS_PER_SPECIALTY.value} 个，不能重复申请"))
+    reasons: list[Reason] = check_specialty_unique(specialty, existing_specialties)
 
     level = _normalized(applicant.institution_level)
     level = P.HOST_INSTITUTION_LEVEL_ALIASES.get(level, level)
@@ -383,6 +427,18 @@ def check_expert_committee(committee: ExpertCommittee, today: date) -> list[Reas
 
 
 # --- Y§26 ---------------------------------------------------------------------------------------
+
+def consecutive_terms(terms: Iterable[tuple[date, date]], start: date) -> int:
+    """How many terms in an unbroken chain end where a term starting on `start` would begin: a term
+    counts when it ends on or after the day before the next one starts (a term cut short by
+    removal counts as served). Terms that start on or after `start` are not behind it."""
+    chain, edge = 0, start
+    for term_start, term_stop in sorted(((a, b) for a, b in terms if a < start), reverse=True):
+        if term_stop < edge - timedelta(days=1):
+            break
+        chain, edge = chain + 1, term_start
+    return chain
+
 
 def check_reappointment(consecutive_terms_served: int) -> list[Reason]:
     """Y§26: a director who has served the maximum of consecutive terms may not start another."""

@@ -28,6 +28,8 @@ HOST_INSTITUTION_LEVEL = "三级甲等"               # 原则上应当为市级
 HOST_INSTITUTION_LEVEL_RULE = "Y§8"
 HOST_INSTITUTION_LEVEL_ALIASES = {"三甲": "三级甲等", "三级甲等医院": "三级甲等"}
 INCIDENT_FREE_YEARS = Limit(3, "Y§8")            # 三年内未发生重大医疗质量安全事件
+# Spellings of one specialty differ only by these endings (compared after NFKC and case folding).
+SPECIALTY_SUFFIXES = ("医疗质量控制中心", "质量控制中心", "质控中心", "专业", "中心")
 
 # --- Y§10: organisation of a center -----------------------------------------------------------
 STRUCTURE_RULE = "Y§10"                          # roles and sub-specialty group roles themselves
@@ -55,6 +57,7 @@ LEADER_PENALTY_FREE_YEARS = Limit(3, "Y§11")     # 三年内未因违纪违规�
 MEMBER_MIN_TITLE = TitleRequirement("副高", "Y§12")        # 副高及以上职称
 MEMBER_EXCEPTION_MIN_TITLE = TitleRequirement("中级", "Y§12")  # 特殊专业可以放宽为中级职称 (recorded)
 SAME_COUNTY_INSTITUTION_MAX = Limit(1, "Y§12")   # 同一县级医疗卫生机构专家原则上不超过 1 名
+MUNICIPAL_COUNTY_SUFFIX = "本级"                  # a municipal institution's county reads 市本级; blank is refused
 
 # --- Y§26: terms ----------------------------------------------------------------------------
 TERM_YEARS = Limit(4, "Y§26")                    # 每届聘期 4 年

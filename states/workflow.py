@@ -138,6 +138,7 @@ class Workflow:
         creators: tuple[str, ...] = (),
         creator_rule: str = "",
         fields: Optional[dict[str, str]] = None,
+        fields_of: Optional[Callable[[dict[str, Any]], dict[str, str]]] = None,
         validate_new: Optional[Callable[[dict[str, Any]], list[Reason]]] = None,
         title_of: Callable[[dict[str, Any]], str] = lambda data: str(data.get("title") or ""),
         belongs_to_center: bool = True,
@@ -160,6 +161,7 @@ class Workflow:
         self.creators = creators
         self.creator_rule = creator_rule
         self.fields = fields or {}  # content fields people edit and read, with their labels
+        self._fields_of = fields_of  # the fields of one case, when they depend on its content
         self._machine = Machine(
             model=None,
             states=list(states),
@@ -172,6 +174,10 @@ class Workflow:
             send_event=True,
             model_attribute="state",
         )
+
+    def fields_for(self, data: dict[str, Any]) -> dict[str, str]:
+        """The fields a case with this content asks for (a subset of `fields`)."""
+        return self._fields_of(data) if self._fields_of else self.fields
 
     def state_label(self, state: str) -> str:
         return self.states.get(state, state)

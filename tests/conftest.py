@@ -112,6 +112,7 @@ def db_url(request, tmp_path, monkeypatch) -> str:
     monkeypatch.setenv("QCFLOW_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("QCFLOW_DATABASE_URL", url)
     monkeypatch.setenv("QCFLOW_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("QCFLOW_ENV", "development")  # the short test key is allowed here (and in child processes)
     monkeypatch.setenv("QCFLOW_FIXED_NOW", TEST_NOW.isoformat())  # for the CLI run as a child process
     monkeypatch.delenv("QCFLOW_SMTP_HOST", raising=False)
     _configure()

@@ -8,20 +8,50 @@ from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qcflow import bootstrap
-from web import links, mailbox, overview
+from qcflow.core.errors import UserError
+from web import auth, links, mailbox, overview, tasks
+from web import cases, glossary, registry_pages
+from web import outbox
+from web import new_cases
 from web.render import page
 
 
 @asynccontextmanager
 async def _lifespan(_app: FastAPI):
-    bootstrap.ensure()  # `uvicorn web.app:app` builds the runtime from QCFLOW_*; tests and serve install theirs first
-    yield
+    yield  # the runtime is built (or refused) by _BuildRuntimeOrRefuse, before this runs
+
+
+class _BuildRuntimeOrRefuse:
+    """`uvicorn web.app:app` builds the runtime from QCFLOW_* at start-up (tests and `serve` install
+    theirs first). A refusal, e.g. no real secret, is one Chinese line and uvicorn exits non-zero;
+    raised from the lifespan it would be a traceback."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            try:
+                bootstrap.ensure()
+            except UserError as err:
+                await receive()  # lifespan.startup
+                await send({"type": "lifespan.startup.failed", "message": str(err)})
+                return
+        await self.app(scope, receive, send)
 
 
 app = FastAPI(title="qcflow", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
+app.add_middleware(_BuildRuntimeOrRefuse)
 app.include_router(overview.router)
 app.include_router(links.router)
 app.include_router(mailbox.router)
+app.include_router(auth.router)
+app.include_router(tasks.router)
+app.include_router(cases.router)
+app.include_router(glossary.router)
+app.include_router(registry_pages.router)
+app.include_router(outbox.router)
+app.include_router(new_cases.router)
 
 
 @app.exception_handler(StarletteHTTPException)

@@ -1,7 +1,12 @@
 """The pages people reach from the links in their emails.
 
-GET never changes anything: mail scanners open every link in a message, so only the POST from
-the task page acts, once.
+GET never changes a case: mail scanners open every link in a message, so only the POST from the
+task page acts, once. A GET is recorded as "link opened" (LinkOpening: when, which user agent),
+not as a read by the person, since a scanner cannot be told from a person; a private case's read
+(Y§22) is recorded when the person acts, or opens it while signed in as themselves.
+
+After a POST that acts, the answer is a redirect (303) to the link's page with `?done=<event>`,
+so a refresh shows what the person did instead of submitting again.
 """
 from __future__ import annotations
 
@@ -9,25 +14,30 @@ from types import SimpleNamespace
 from typing import Any, Optional
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from models import LinkOpening
 from qcflow import engine as case_engine
 from qcflow.core.clock import utcnow
 from qcflow.core.runtime import get_settings
-from qcflow.services.deaths import log_access
+from qcflow.services.access import readable_detail
 from qcflow.services.mail import deliver_outbox as deliver
 from qcflow.services.queries import case_detail, person_by_id
 from qcflow.store.db import unit_of_work
 from qcflow.store.links import LINK_PROBLEMS, LinkCheck, check_link
+from qcflow.store.raw import Raw
 from states.registry import WORKFLOWS
-from states.rules import Conflict, Refused
+from states.rules import Conflict, Reason, Refused
+from web.auth import read_form, require_csrf, signed_in
+from web.forms import form_changes
 from web.render import page
 
 router = APIRouter()
 PROBLEM_STATUS = {"forged": 400, "unknown": 404, "expired": 410, "used": 409, "superseded": 409}
+BAD_VERSION = Reason("", "页面缺少有效的版本号，无法确认您看到的是事项的最新内容。未做任何更改，请刷新页面后重新提交。")
 
 
 def _problem(request: Request, check: LinkCheck, session: Session) -> HTMLResponse:
@@ -36,7 +46,8 @@ def _problem(request: Request, check: LinkCheck, session: Session) -> HTMLRespon
     return page(request, "problem.html", PROBLEM_STATUS[check.status], title=title, explanation=explanation, case=detail)
 
 
-def _task_context(session: Session, check: LinkCheck, after: Optional[case_engine.FireResult] = None) -> dict[str, Any]:
+def _task_context(session: Session, check: LinkCheck, after: Optional[case_engine.FireResult] = None,
+                  detail: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """The task page's content; `after` a step, from what the step already loaded."""
     link, case = check.link, (after.case if after else check.case)
     if after is not None and after.actor.person_id == link.person_id:
@@ -49,11 +60,17 @@ def _task_context(session: Session, check: LinkCheck, after: Optional[case_engin
     else:
         choices = case_engine.choices(session, case, person) if (person and link.purpose == "act") else []
     # A step that only changes content needs something to enter here (uploads go through the CLI).
-    choices = [c for c in choices if c.dest or c.inputs or workflow.fields]
-    fields = workflow.fields if any(c.takes_changes for c in choices) else {}
-    return {"case": case_detail(session, case), "choices": choices, "person": person,
+    choices = [c for c in choices if c.dest or c.inputs or workflow.fields_for(case.data)]
+    fields = workflow.fields_for(case.data) if any(c.takes_changes for c in choices) else {}
+    return {"case": detail or case_detail(session, case), "choices": choices, "person": person,
             "recipient": person.name if person else _outside_name(case, link.email),
-            "insider": person is not None, "fields": fields}
+            "insider": person is not None, "fields": fields, "comment_hint": comment_hint(choices)}
+
+
+def comment_hint(choices: list) -> str:
+    """The comment box's placeholder, from the steps on offer: which need a comment, and why."""
+    needed = [c.comment_required for c in choices if c.comment_required]
+    return "；".join(needed) if needed else "选填"
 
 
 def _outside_name(case, email: str) -> str:
@@ -64,28 +81,66 @@ def _outside_name(case, email: str) -> str:
     return email
 
 
+def _done_steps(session: Session, check: LinkCheck, done: str) -> list[str]:
+    """The labels of what the link's person did in event `done` and the system steps it set off;
+    empty when that event is not theirs on this case (a forged or stale `done`)."""
+    if not done.isdigit() or check.link is None or check.link.person_id is None or len(done) > 12:
+        return []
+    rows = Raw(session).rows('SELECT id, "trigger", actor_id FROM caseevent WHERE case_id = ? AND id >= ? ORDER BY id',
+                             [check.case.id, int(done)])
+    if not rows or rows[0][0] != int(done) or rows[0][2] != check.link.person_id:
+        return []
+    labels = WORKFLOWS[check.case.kind].transitions
+    steps = [rows[0][1]] + [trigger for _, trigger, actor in _while_system(rows[1:])]
+    return [labels[t].label if t in labels else t for t in steps]
+
+
+def _while_system(rows: list[tuple]) -> list[tuple]:
+    taken = []
+    for row in rows:
+        if row[2] is not None:
+            break
+        taken.append(row)
+    return taken
+
+
 @router.get("/t/{token}", response_class=HTMLResponse)
-def show_task(request: Request, token: str) -> HTMLResponse:
-    """Show the case and the decisions open to this person. Changes nothing."""
+def show_task(request: Request, token: str, done: str = "") -> HTMLResponse:
+    """Show the case and the decisions open to this person (or, after their POST, what they did)."""
     with unit_of_work(read_only=True) as session:
         check = check_link(session, token)
-        if not check.ok:
+        steps = _done_steps(session, check, done) if check.link is not None else []
+        if not check.ok and not (steps and check.status in ("used", "superseded")):
             return _problem(request, check, session)
-        answer = page(request, "task.html", **_task_context(session, check), token=token, reasons=[], form={})
-    if WORKFLOWS[check.case.kind].private and check.link.person_id is not None:
-        with unit_of_work() as session:  # Y§22: every opening, recorded before the details leave
-            log_access(session, check.case.id, check.link.person_id, "web")
-    return answer
+    me = signed_in(request)
+    with unit_of_work() as session:  # recorded before the page leaves
+        session.add(LinkOpening(link_id=check.link.id, case_id=check.case.id, at=utcnow(),
+                                user_agent=request.headers.get("user-agent", "")[:300]))
+        detail = None
+        if me is not None and me.id == check.link.person_id:
+            try:
+                detail = readable_detail(session, check.case, me.id, "web")  # Y§22: a read by the signed-in person
+            except Refused as refused:
+                session.flush()
+                return page(request, "problem.html", 403, title="不能查看此事项",
+                            explanation="；".join(str(r) for r in refused.reasons), case=None)
+        session.flush()
+        if not check.ok:
+            return page(request, "done.html", case=detail or case_detail(session, check.case), steps=steps)
+        return page(request, "task.html", **_task_context(session, check, detail=detail), token=token, reasons=[],
+                    form={}, done=steps)
 
 
 @router.post("/t/{token}", response_class=HTMLResponse)
-async def act_on_task(request: Request, token: str) -> HTMLResponse:
+async def act_on_task(request: Request, token: str) -> Response:
     """Act once on the decision the person chose on the task page."""
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await read_form(request)
+    if isinstance(form, HTMLResponse):
+        return form
     return await run_in_threadpool(_act, request, token, form)
 
 
-def _act(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
+def _act(request: Request, token: str, form: dict[str, str]) -> Response:
     decision = form.get("decision", "")
     try:
         with unit_of_work() as session:
@@ -94,78 +149,60 @@ def _act(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
                 return _problem(request, check, session)
             if check.link.purpose != "act" or check.link.person_id is None:
                 return page(request, "problem.html", 403, title="此链接只能查看",
-                             explanation="这个链接用于阅读，不能提交决定。", case=case_detail(session, check.case))
+                            explanation="这个链接用于阅读，不能提交决定。", case=case_detail(session, check.case))
+            if (refused := require_csrf(request, form)) is not None:
+                return refused
+            seen = _seen_version(form)
+            if seen is None:
+                raise Refused([BAD_VERSION])
             result = case_engine.fire(
                 session, check.case.kind, check.case.id, decision, person_id=check.link.person_id,
-                comment=form.get("comment", ""), changes=_changes(check, decision, form),
-                expected_version=_seen_version(form, check),
+                comment=form.get("comment", ""), changes=form_changes(check.case, decision, form),
+                expected_version=seen,
             )
-            labels = WORKFLOWS[result.case.kind].transitions
-            done = [labels[trigger].label for trigger, _, _ in result.steps]
-            context = _task_context(session, check, after=result)
-            if context["choices"]:
+            if _task_context(session, check, after=result)["choices"]:
                 # Still this person's turn (saved an edit, started a review): the link stays theirs.
                 check.link.case_version, check.link.case_round = result.case.version, result.case.round
-                session.add(check.link)
-                session.flush()
-                answer = page(request, "task.html", **context, token=token, reasons=[], form={}, done=done)
             else:
                 check.link.used_at = utcnow()
-                session.add(check.link)
-                session.flush()
-                answer = page(request, "done.html", case=case_detail(session, result.case), steps=done)
+            session.add(check.link)
+            session.flush()
+            _record_read(session, result.case, check.link.person_id)
+            event = Raw(session).first("SELECT max(id) FROM caseevent WHERE case_id = ? AND actor_id = ?",
+                                       [result.case.id, check.link.person_id])[0]
+        answer = RedirectResponse(f"/t/{token}?done={event}", status_code=303)
         if get_settings().deliver_after_action:
             answer.background = BackgroundTask(_deliver_quietly)
         return answer
     except Refused as refused:
-        with unit_of_work() as session:
+        with unit_of_work(read_only=True) as session:
             check = check_link(session, token)
+            if not check.ok:
+                return _problem(request, check, session)
             return page(request, "task.html", 422, **_task_context(session, check), token=token,
-                         reasons=refused.reasons, form=form)
+                        reasons=refused.reasons, form=form)
     except Conflict as conflict:
-        with unit_of_work() as session:
+        with unit_of_work(read_only=True) as session:
             check = check_link(session, token)
             return page(request, "problem.html", 409, title="事项已被他人处理", explanation=str(conflict),
-                         case=case_detail(session, check.case) if check.case else None)
+                        case=case_detail(session, check.case) if check.case else None)
 
 
-def _seen_version(form: dict[str, str], check: LinkCheck) -> int:
-    """The version the page showed: acting on an older view of the case is a conflict."""
-    try:
-        return int(form.get("version", ""))
-    except ValueError:
-        return check.case.version
+def _record_read(session: Session, case: Any, person_id: int) -> None:
+    """Y§22: the person who acted on a private case has read it."""
+    if WORKFLOWS[case.kind].private:
+        try:
+            readable_detail(session, case, person_id, "web")
+        except Refused:
+            pass  # they acted through their own link but may no longer read the details: nothing was read
+
+
+def _seen_version(form: dict[str, str]) -> Optional[int]:
+    """The version the page showed (acting on an older view is a conflict); None when absent or not a number."""
+    value = form.get("version", "").strip()
+    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 def _deliver_quietly() -> None:
     """Send the emails this action queued; failures stay in the outbox for the flow to retry."""
     deliver()
-
-
-def _changes(check: LinkCheck, decision: str, form: dict[str, str]) -> dict[str, Any]:
-    workflow = WORKFLOWS[check.case.kind]
-    transition = workflow.transitions.get(decision)
-    if transition is None or not transition.takes_changes:
-        return {}
-    changes: dict[str, Any] = {k: form[k] for k in workflow.fields if k in form and form[k] != check.case.data.get(k)}
-    for item in transition.inputs:
-        value = _entered(item, form.get(f"{decision}.{item.name}", ""))
-        head, _, rest = item.name.partition(".")
-        if rest:
-            changes.setdefault(head, {})[rest] = value
-        else:
-            changes[head] = value
-    return changes
-
-
-def _entered(item, value: str) -> Any:
-    """A form field as the step expects it: lines become a list, table rows become dicts (split on |)."""
-    lines = [v.strip() for v in value.splitlines() if v.strip()]
-    if item.kind == "lines":
-        return lines
-    if item.kind == "table":
-        columns = [c for c, _ in item.options]
-        return [dict(zip(columns, (cell.strip() for cell in line.replace("｜", "|").split("|")))) for line in lines]
-    return value
-
-

@@ -28,7 +28,11 @@ templates.env.globals["material_slots"] = SLOTS
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    # Cookies that rendering asked for (e.g. web.auth's CSRF cookie, made by csrf_field()).
+    for key, value, options in getattr(request.state, "set_cookies", ()):
+        response.set_cookie(key, value, **options)
+    return response
 
 
 def not_found(request: Request, title: str, explanation: str) -> HTMLResponse:

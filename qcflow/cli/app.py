@@ -8,7 +8,7 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from qcflow import bootstrap
-from qcflow.cli import calendar, cases, centers, deaths, directory, meetings, ops
+from qcflow.cli import audit, calendar, cases, centers, deaths, directory, meetings, ops
 from qcflow.cli.output import (EXIT_CONFLICT, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_REFUSED, Output, bad_arguments,
                                fail, json_flag)
 from qcflow.core.errors import UserError
@@ -22,10 +22,14 @@ app = typer.Typer(name="qcflow", help="医疗质控中心管理平台", add_comp
 GlobalJson = Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本使用）", callback=json_flag)]
 
 
+# `demo` runs on the development key; `serve` checks the secrets itself unless it serves the demo.
+_CHECKS_ITS_OWN_SECRETS = ("demo", "serve")
+
+
 @app.callback()
-def root(json_: GlobalJson = False) -> None:
+def root(ctx: typer.Context, json_: GlobalJson = False) -> None:
     """医疗质控中心管理平台"""
-    bootstrap.ensure()  # the composition root, before any command runs
+    bootstrap.ensure(demo=ctx.invoked_subcommand in _CHECKS_ITS_OWN_SECRETS)  # the composition root, first
 
 
 app.command("init")(ops.init)
@@ -39,6 +43,7 @@ app.add_typer(calendar.deadlines_app, name="deadlines", help="期限")
 app.command("due")(calendar.due)
 app.add_typer(calendar.calendar_app, name="calendar", help="工作日日历")
 app.add_typer(ops.flows_app, name="flows", help="Prefect 流程")
+app.add_typer(audit.app, name="audit", help="办理记录校验")
 app.command("serve")(ops.serve)
 app.command("demo")(ops.demo)
 

@@ -1,6 +1,5 @@
 """`qcflow calendar`, `qcflow deadlines` and `qcflow due`: working days, reminders, what is due."""
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -8,7 +7,6 @@ import typer
 
 from qcflow.cli.output import JsonFlag, emit
 from qcflow.core.clock import as_of_moment, local_date, utcnow
-from qcflow.core.errors import UserError
 from qcflow.services import sweep
 from qcflow.services.queries import due_rows
 from qcflow.store.calendar import load_file as load_calendar
@@ -16,13 +14,6 @@ from qcflow.store.db import unit_of_work
 
 calendar_app = typer.Typer()
 deadlines_app = typer.Typer()
-
-
-def _as_of(value: Optional[str]) -> Optional[datetime]:
-    try:
-        return as_of_moment(value)
-    except ValueError:
-        raise UserError(f"日期“{value}”无效，格式应为 YYYY-MM-DD") from None
 
 
 @calendar_app.command("load")
@@ -35,15 +26,26 @@ def load(file: Path, json_: JsonFlag = False) -> None:
 
 @deadlines_app.command("sweep")
 def sweep_(as_of: Annotated[Optional[str], typer.Option(
-        "--as-of", metavar="YYYY-MM-DD", help="按指定日期检查（YYYY-MM-DD，默认今天）")] = None,
+        "--as-of", metavar="YYYY-MM-DD",
+        help="按指定日期检查：今天或以前的日期即按现在检查（补发）；以后的日期只预览，不做更改")] = None,
+        force: Annotated[bool, typer.Option("--force", help="以后的日期也真正执行（写入并发送）")] = False,
         json_: JsonFlag = False) -> None:
     """检查到期事项，发送提醒和督办"""
-    with unit_of_work() as session:
-        report = sweep.sweep(session, now=_as_of(as_of))
-    emit(json_, {"examined": report.examined, "reminded": report.reminded, "escalated": report.escalated,
-                 "skipped": report.skipped, "overdue": report.overdue},
-         f"期限检查完成：检查 {report.examined} 项，提醒 {len(report.reminded)} 项，督办 {len(report.escalated)} 项，"
-         f"标记逾期 {len(report.overdue)} 项")
+    from qcflow.services.reports import open_due_reports
+
+    opened = None
+    if sweep.acts(as_of, force):  # a period whose opening run was missed opens now (Y§17)
+        with unit_of_work() as session:
+            opened = open_due_reports(session)
+    outcome = sweep.run_as_of(unit_of_work, as_of, force=force)
+    report = outcome.report
+    text = ("期限检查完成：" if not outcome.preview else "") + outcome.summary()
+    if opened and opened["opened"]:
+        text += "\n" + opened["summary"]
+    emit(json_, {"preview": outcome.preview, "as_of": outcome.as_of, "examined": report.examined,
+                 "reminded": report.reminded, "escalated": report.escalated, "skipped": report.skipped,
+                 "overdue": report.overdue, "conflicts": report.conflicts, "would_send": outcome.would_send,
+                 "reports_opened": (opened or {}).get("opened", [])}, text)
 
 
 def due(center: Annotated[Optional[str], typer.Option("--center", help="质控中心代码")] = None,
@@ -52,7 +54,8 @@ def due(center: Annotated[Optional[str], typer.Option("--center", help="质控�
             "--as-of", metavar="YYYY-MM-DD", help="按指定日期计算（YYYY-MM-DD）")] = None,
         json_: JsonFlag = False) -> None:
     """列出待办和逾期的期限"""
-    moment = _as_of(as_of) or utcnow()
+    day = sweep.parse_as_of(as_of, local_date(utcnow()))
+    moment = as_of_moment(day.isoformat()) if day else utcnow()
     with unit_of_work() as session:
         rows = due_rows(session, local_date(moment), center)
     if late:

@@ -6,17 +6,20 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from qcflow import engine
-from qcflow.cli.output import JsonFlag, as_email, emit, read_data
+from qcflow.engine.races import lost_race
+from qcflow.cli.output import CaseId, JsonFlag, VersionOption, as_email, emit, read_data
 from qcflow.core.errors import UserError
+from qcflow.services.access import identify, readable_detail, visible_rows
 from qcflow.services.applications import attach_file, read_upload
-from qcflow.services.queries import case_detail, case_rows
 from qcflow.store.db import unit_of_work
 from states.materials import SLOTS
+from states.rules import Refused
 
 app = typer.Typer()
 
-CaseId = Annotated[int, typer.Argument(metavar="id")]
 Actor = as_email("操作人邮箱")
+Reader = Annotated[Optional[str], typer.Option(
+    "--as", metavar="EMAIL", help="查看人邮箱（死亡病例评审必填：按身份决定可见内容并记录查阅，Y§22）")]
 
 
 @app.command("new")
@@ -27,7 +30,7 @@ def new(kind: str, actor: Actor, data: Annotated[str, typer.Option(
     values = read_data(data)
     with unit_of_work() as session:
         case = engine.create_case(session, kind, actor, values)
-        detail = case_detail(session, case)
+        detail = readable_detail(session, case, identify(session, kind, actor), "cli")
     emit(json_, detail, f"已新建{detail['kind_label']} #{detail['id']}：{detail['title']}（{detail['state_label']}）")
 
 
@@ -36,15 +39,17 @@ def fire(kind: str, case_id: CaseId, trigger: str, actor: Actor,
          comment: Annotated[Optional[str], typer.Option("--comment", help="意见")] = None,
          data: Annotated[Optional[str], typer.Option(
              "--data", metavar="FILE", help="修改内容（YAML/JSON 文件，- 表示标准输入）")] = None,
-         expected_version: Annotated[Optional[int], typer.Option(
-             "--expected-version", help="仅当事项仍为此版本时执行")] = None,
+         expected_version: VersionOption = None,
          json_: JsonFlag = False) -> None:
     """对事项执行一个操作"""
     changes = read_data(data) if data else None
     with unit_of_work() as session:
-        result = engine.fire(session, kind, case_id, trigger, email=actor, comment=comment or "",
-                             changes=changes, expected_version=expected_version)
-        detail = case_detail(session, result.case)
+        try:
+            result = engine.fire(session, kind, case_id, trigger, email=actor, comment=comment or "",
+                                 changes=changes, expected_version=expected_version)
+        except Refused as refused:  # a lost race is a conflict (exit 3), not a refusal
+            raise lost_race(session, kind, case_id, trigger, actor, refused) from None
+        detail = readable_detail(session, result.case, identify(session, kind, actor), "cli")
     labels = engine.workflow_for(kind).transitions
     done = "、".join(labels[t].label for t, _, _ in result.steps)
     extra = f"，文号 {detail['number']}" if detail["number"] else ""
@@ -65,14 +70,19 @@ def attach(kind: Literal["application"], case_id: CaseId,
 
 
 @app.command("show")
-def show(kind: str, case_id: CaseId, json_: JsonFlag = False) -> None:
+def show(kind: str, case_id: CaseId, reader: Reader = None, json_: JsonFlag = False) -> None:
     """查看事项及办理记录"""
     with unit_of_work() as session:
-        detail = case_detail(session, engine.load_case(session, kind, case_id))
+        person_id = identify(session, kind, reader)
+        detail = readable_detail(session, engine.load_case(session, kind, case_id), person_id, "cli")
     lines = [f"{detail['kind_label']} #{detail['id']}：{detail['title']}",
              f"状态：{detail['state_label']}（{detail['state']}）  中心：{detail['center']}  拟稿人：{detail['created_by']}"]
     if detail["number"]:
         lines.append(f"文号：{detail['number']}")
+    if detail["access"] == "reporter":
+        lines.append("注：您是报告医院的人员，只能看到本院报告的内容和办理进度；评审内容仅评审人和卫健委可见（Y§22）")
+    if detail["history_warning"]:
+        lines.append(detail["history_warning"])
     lines.append("办理记录：")
     for e in detail["history"]:
         arrow = f"{e['from']} → {e['to']}" if e["from"] else e["to"]
@@ -85,13 +95,13 @@ def show(kind: str, case_id: CaseId, json_: JsonFlag = False) -> None:
 
 @app.command("list")
 def list_(kind: str, state: Annotated[Optional[str], typer.Option("--state")] = None,
-          json_: JsonFlag = False) -> None:
+          reader: Reader = None, json_: JsonFlag = False) -> None:
     """列出事项"""
     workflow = engine.workflow_for(kind)
     state = {label: name for name, label in workflow.states.items()}.get(state, state)
     if state and state not in workflow.states:
         raise UserError(f"状态“{state}”无效，可用：{'、'.join(f'{k}（{v}）' for k, v in workflow.states.items())}")
     with unit_of_work() as session:
-        rows = case_rows(session, kind, state)
+        rows = visible_rows(session, kind, identify(session, kind, reader), state)
     text = "\n".join(f"#{r['id']:<5} {r['state_label']:<6} {r['number']:<16} {r['title']}" for r in rows)
     emit(json_, rows, text or "没有符合条件的事项")

@@ -1,14 +1,15 @@
 """`qcflow deaths`: import and report deaths, the year's low-risk DRG groups, details and counts (H5)."""
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from qcflow.cli.output import EXIT_REFUSED, JsonFlag, as_email, data_file, emit, read_data
+from qcflow.cli.output import EXIT_PARTIAL, EXIT_REFUSED, CaseId, JsonFlag, as_email, data_file, emit, fail, read_data
 from qcflow.services.deaths import open_detail, summary
-from qcflow.services.deaths_import import import_file, load_low_risk_groups, report_one
+from qcflow.services.deaths_import import PartialImport, import_file, load_low_risk_groups, report_one
 from qcflow.store.db import get_engine, unit_of_work
 
 app = typer.Typer()
@@ -24,12 +25,24 @@ def import_(file: Path,
             actor: as_email("导入人邮箱"),
             mapping: Annotated[Optional[str], typer.Option("--mapping", help="表头对照文件（YAML：表头: 字段）")] = None,
             json_: JsonFlag = False) -> int:
-    """从医院导出的 CSV/XLSX 批量导入死亡病例（姓名、身份证号不落库）"""
+    """从医院导出的 CSV/XLSX 批量导入死亡病例（姓名、身份证号不落库）
+
+    退出码：0 全部导入；2 有行被拒收（其余已导入）或文件不可用（未导入任何行）；
+    4 中途停止（已导入 N 行，第 K 行起未导入；改正后重新导入同一文件即可补齐）"""
     def progress(rows: int) -> None:
         if not json_:
             print(f"  已读取 {rows} 行……", file=sys.stderr, flush=True)
 
-    report = import_file(get_engine(), file, hospital, actor, mapping, progress)
+    try:
+        report = import_file(get_engine(), file, hospital, actor, mapping, progress)
+    except PartialImport as stopped:  # exit 4: "已导入 N 行，第 K 行起未导入", and why
+        if json_:
+            print(json.dumps({"error": "partial", "imported_rows": stopped.imported_rows, "created": stopped.created,
+                              "not_imported_from_row": stopped.from_row, "messages": [str(stopped)]},
+                             ensure_ascii=False, indent=2))
+        else:
+            fail(False, "partial", [str(stopped)], "导入中途停止：")
+        return EXIT_PARTIAL
     emit(json_, {"read": report.read, "created": report.created, "duplicates": report.duplicates,
                  "refused": report.refused, "low_risk": report.low_risk,
                  "errors": [str(e) for e in report.errors], "unknown_headers": report.unknown_headers},
@@ -59,7 +72,7 @@ def drg_load(file: Path,
 
 
 @app.command("show")
-def show(case_id: Annotated[int, typer.Argument(metavar="id")],
+def show(case_id: CaseId,
          actor: as_email("查看人邮箱"),
          json_: JsonFlag = False) -> None:
     """查看病例详情（仅评审人、所在中心和卫健委；每次查看都记录在案）"""

@@ -4,16 +4,18 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
-import yaml
 
 from qcflow.core.errors import UserError
+from qcflow.core.ids import check_id
+from qcflow.core.safeload import MAX_BYTES, load_yaml
 
 EXIT_ERROR = 1
 EXIT_REFUSED = 2
 EXIT_CONFLICT = 3
+EXIT_PARTIAL = 4  # a bulk import stopped midway: the first part is stored, the rest is not
 EXIT_INTERRUPTED = 130
 
 
@@ -32,6 +34,20 @@ def json_flag(ctx: typer.Context, value: bool) -> bool:
 
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="以 JSON 输出", callback=json_flag)]
+
+
+def _case_id(value: int) -> int:
+    return check_id(value)  # type: ignore[return-value]
+
+
+def _optional_id(value: Optional[int]) -> Optional[int]:
+    return check_id(value, "版本号")
+
+
+# A case id on the command line: 1 to 2^31−1, else "编号超出范围" (exit 2) before any database sees it.
+CaseId = Annotated[int, typer.Argument(metavar="id", callback=_case_id)]
+VersionOption = Annotated[Optional[int], typer.Option("--expected-version", help="仅当事项仍为此版本时执行",
+                                                      callback=_optional_id)]
 
 
 def as_email(help: str) -> Any:
@@ -70,17 +86,28 @@ def bad_arguments(err: typer.TyperException) -> None:
 
 
 def read_data(source: str) -> dict[str, Any]:
-    """A YAML/JSON mapping from a file, or from standard input when `source` is `-`."""
+    """A YAML/JSON mapping from a file, or from standard input when `source` is `-` (see qcflow.core.safeload)."""
+    name = "标准输入" if source == "-" else f"数据文件 {source}"
     try:
-        raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        raw = _read_capped(source)
+    except FileNotFoundError:
+        raise UserError(f"无法读取数据文件 {source}：找不到文件") from None
+    except IsADirectoryError:
+        raise UserError(f"{source} 是目录，不是数据文件") from None
     except OSError as exc:
         raise UserError(f"无法读取数据文件 {source}：{exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"数据文件 {source} 不是 UTF-8 编码；请另存为 UTF-8 后重试") from None
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise UserError(f"数据文件 {source} 不是有效的 YAML/JSON：{exc}") from None
+    data = load_yaml(raw, name)
     if not isinstance(data, dict):
-        raise UserError(f"数据文件 {source} 应为键值映射（例如 title: ...）")
+        raise UserError(f"{name} 应为键值映射（例如 title: ...）")
     return data
+
+
+def _read_capped(source: str) -> bytes:
+    """At most one byte more than the loader accepts: a huge file is refused without reading it all."""
+    if source != "-":
+        with Path(source).open("rb") as f:
+            return f.read(MAX_BYTES + 1)
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream put in place of stdin (tests)
+        return sys.stdin.read(MAX_BYTES + 1).encode("utf-8")
+    return stream.read(MAX_BYTES + 1)

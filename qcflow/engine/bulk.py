@@ -10,13 +10,14 @@ inserted in batches. A case whose key exists already is left alone (the import i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Optional
 
 from sqlmodel import Session
 
-from qcflow.engine import deadlines
+from qcflow.core.history_chain import GENESIS, event_hash
+from qcflow.engine import deadlines, plugins
 from qcflow.engine.core import CaseRecord, workflow_for
 from qcflow.engine.notify import Notifier
 from qcflow.store.raw import Raw
@@ -41,6 +42,8 @@ def open_many(session: Session, kind: str, cases: list[NewCase], actor: Actor, t
     if not cases:
         return []
     workflow = workflow_for(kind)
+    cleaned = [(c, plugins.clean_content(session, kind, c.data)) for c in cases]
+    cases = [c if data is c.data else replace(c, data=data) for c, data in cleaned]  # e.g. no clear identity (Y§22)
     path = _path(workflow, steps)
     _check(workflow, cases, actor, steps, path)
     raw = Raw(session)
@@ -57,7 +60,7 @@ def open_many(session: Session, kind: str, cases: list[NewCase], actor: Actor, t
         for step, before, after in zip(steps, path, path[1:]):
             events.append((case_id, step, before, after, None, new.step_details.get(step, {})))
         plans.append((case_id, new))
-    _insert_events(raw, events, now)
+    _insert_events(raw, _chained(events, now), now)
     _deadlines_and_notices(raw, workflow, path, steps, plans, now)
     return created
 
@@ -105,15 +108,28 @@ def _insert_cases(raw: Raw, kind: str, state: str, version: int, rounds: int, ca
     return [(int(i), k) for i, k in created]
 
 
+def _chained(events: list[tuple], now: datetime) -> list[tuple]:
+    """Each event with its prev_hash and hash, as a step writes them (a case's events come in order)."""
+    chained, head, case = [], GENESIS, None
+    for cid, t, a, b, actor, d in events:
+        if cid != case:
+            head, case = GENESIS, cid
+        fields = {"case_id": cid, "trigger": t, "from_state": a, "to_state": b, "actor_id": actor, "comment": "",
+                  "details": d, "at": now}
+        prev, head = head, event_hash(head, fields)
+        chained.append((cid, t, a, b, actor, d, prev, head))
+    return chained
+
+
 def _insert_events(raw: Raw, events: list[tuple], now: datetime) -> None:
     if raw.postgres:
         for start in range(0, len(events), CHUNK * 4):
             raw.run(_PG_EVENTS, [raw.ts(now), json.dumps(events[start:start + CHUNK * 4], ensure_ascii=False)])
         return
     at = raw.ts(now)
-    raw.many('INSERT INTO caseevent (case_id, "trigger", from_state, to_state, actor_id, comment, details, at) '
-             "VALUES (?, ?, ?, ?, ?, '', ?, ?)",
-             ((cid, t, a, b, actor, raw.js(d), at) for cid, t, a, b, actor, d in events))
+    raw.many('INSERT INTO caseevent (case_id, "trigger", from_state, to_state, actor_id, comment, details, at, '
+             "prev_hash, hash) VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?)",
+             ((cid, t, a, b, actor, raw.js(d), at, prev, h) for cid, t, a, b, actor, d, prev, h in events))
 
 
 def _deadlines_and_notices(raw: Raw, workflow: Workflow, path: list[str], steps: tuple[str, ...],
@@ -147,6 +163,6 @@ _PG_CASES = """
     ON CONFLICT (key) DO NOTHING
     RETURNING id, key"""
 _PG_EVENTS = """
-    INSERT INTO caseevent (case_id, trigger, from_state, to_state, actor_id, comment, details, at)
-    SELECT CAST(e->>0 AS integer), e->>1, e->>2, e->>3, CAST(e->>4 AS integer), '', e->5, ?
+    INSERT INTO caseevent (case_id, trigger, from_state, to_state, actor_id, comment, details, at, prev_hash, hash)
+    SELECT CAST(e->>0 AS integer), e->>1, e->>2, e->>3, CAST(e->>4 AS integer), '', e->5, ?, e->>6, e->>7
     FROM json_array_elements(CAST(? AS json)) AS e"""

@@ -22,12 +22,14 @@ from sqlmodel import Session, select
 
 from models import Case, Person, RoleAssignment
 from qcflow.core.clock import local_date, utcnow
+from qcflow.core.history_chain import GENESIS, chain
 from qcflow.engine import deadlines, plugins
 from qcflow.engine.notify import Notifier
 from qcflow.store.numbering import take_next_number
 from qcflow.store.raw import Raw
 from states.registry import WORKFLOWS
 from states.rules import SYSTEM, Actor, CaseView, Conflict, PastEvent, Reason, Refused
+from states.validation import check_content, check_undeclared, fields_for
 from states.workflow import Attempt, Transition, Workflow
 
 
@@ -128,6 +130,13 @@ def history_of(session: Session, case_id: int, raw: Optional[Raw] = None) -> lis
     return [PastEvent(t, a, s) for t, a, s in rows]
 
 
+def _history_and_head(raw: Raw, case_id: int) -> tuple[list[PastEvent], str]:
+    """The history the rules read, and the hash its next event chains onto, in the one read a step makes."""
+    rows = raw.rows('SELECT "trigger", actor_id, to_state, hash FROM caseevent WHERE case_id = ? ORDER BY id',
+                    [case_id])
+    return [PastEvent(t, a, s) for t, a, s, _ in rows], (rows[-1][3] if rows else GENESIS)
+
+
 def view_of(session: Session, case: Case, now: Optional[datetime] = None) -> CaseView:
     return _view(session, case, history_of(session, case.id), now or utcnow())
 
@@ -152,18 +161,20 @@ class _Run:
     """One call into the engine: what it loaded, and the rows it will write in batches."""
 
     def __init__(self, session: Session, raw: Raw, workflow: Workflow, case: Any, history: list[PastEvent],
-                 now: datetime):
+                 now: datetime, head: str = GENESIS):
         self.session, self.raw, self.workflow, self.case, self.history, self.now = \
             session, raw, workflow, case, history, now
+        self.head = head  # the hash of the case's latest event: each new one chains onto it
         self.events: list[dict[str, Any]] = []
         self.notifier = Notifier(raw, workflow, case, history, now)
         self.result = FireResult(case)
 
     def record(self, trigger: str, before: str, after: str, actor: Actor, comment: str = "",
                details: Optional[dict[str, Any]] = None) -> None:
-        self.events.append({"case_id": self.case.id, "trigger": trigger, "from_state": before, "to_state": after,
-                            "actor_id": actor.person_id, "comment": comment, "details": details or {},
-                            "at": self.now})
+        event = {"case_id": self.case.id, "trigger": trigger, "from_state": before, "to_state": after,
+                 "actor_id": actor.person_id, "comment": comment, "details": details or {}, "at": self.now}
+        self.head = chain(self.head, [event])
+        self.events.append(event)
         self.history.append(PastEvent(trigger, actor.person_id, after))
 
     def flush(self) -> None:
@@ -195,9 +206,13 @@ def fire(session: Session, kind: str, case_id: int, trigger: str, *, email: Opti
     case = _load_record(raw, kind, case_id)
     if expected_version is not None and case.version != expected_version:
         raise Conflict()
-    run = _Run(session, raw, workflow, case, history_of(session, case.id, raw), now)
+    if changes and not isinstance(changes, dict):
+        step = workflow.transitions.get(trigger)
+        raise Refused(check_content(changes, {}, step.rule if step else workflow.creator_rule))
+    history, head = _history_and_head(raw, case.id)
+    run = _Run(session, raw, workflow, case, history, now, head)
     run.result.actor, run.result.history = actor, run.history
-    _step(run, actor, Attempt(trigger, comment.strip(), dict(changes or {})))
+    _step(run, actor, Attempt(trigger, str(comment or "").strip(), dict(changes or {})))
     run.flush()
     return run.result
 
@@ -220,9 +235,22 @@ def _proposed(transition: Optional[Transition], data: dict[str, Any], attempt: A
         return None
 
 
+def _check_input(workflow: Workflow, transition: Optional[Transition], attempt: Attempt) -> None:
+    """Content given with a step is the declared kind of data before any rule or `apply` reads it
+    (states/validation.py), so a form and a `--data` file get the same refusal, naming the field."""
+    if attempt.changes and transition is not None and transition.takes_changes:
+        faults = (check_content(attempt.changes, fields_for(workflow, transition), transition.rule)
+                  or check_undeclared(attempt.changes, transition))
+        if faults:
+            raise Refused(faults)
+
+
 def _step(run: _Run, actor: Actor, attempt: Attempt) -> None:
     session, workflow, case, now = run.session, run.workflow, run.case, run.now
+    if attempt.changes:
+        attempt = Attempt(attempt.trigger, attempt.comment, plugins.clean_content(session, case.kind, attempt.changes))
     transition = workflow.transitions.get(attempt.trigger)
+    _check_input(workflow, transition, attempt)
     proposed = _proposed(transition, case.data, attempt, actor)
     before_state, before_data = case.state, case.data
     after = workflow.next_state(_view(session, case, run.history, now, proposed), actor, attempt)  # raises Refused
@@ -242,8 +270,11 @@ def _step(run: _Run, actor: Actor, attempt: Attempt) -> None:
         raise Conflict()
     for name, value in values.items():  # the row now holds these: no refresh
         setattr(case, name, value)
+    # The old text of each changed text field: the case page shows what changed between rounds.
     run.record(attempt.trigger, before_state, after, actor, attempt.comment,
-               {"changed": sorted(attempt.changes)} if attempt.changes else None)
+               {"changed": sorted(attempt.changes), "before": {k: before_data.get(k) for k in attempt.changes
+                                                               if isinstance(data.get(k), str)}}
+               if attempt.changes else None)
     run.result.steps.append((attempt.trigger, before_state, after))
 
     entered = workflow.on_enter.get(after) if after != before_state else None
@@ -271,12 +302,15 @@ def create_case(session: Session, kind: str, email: str, data: dict[str, Any],
     workflow = workflow_for(kind)
     raw = Raw(session)
     actor = actor_by_email(session, email, raw)
+    faults = check_content(data, fields_for(workflow), workflow.creator_rule)
+    if faults:
+        raise Refused(faults)
     center_code = str(data.get("center") or "")
     found = raw.first("SELECT id FROM center WHERE code = ?", [center_code]) if center_code else None
     center_id = found[0] if found else None
     if center_id is None and workflow.belongs_to_center:
         raise Refused([Reason("", f"没有代码为“{center_code}”的质控中心；请在数据中填写 center（质控中心代码）")])
-    content = {k: v for k, v in data.items() if k != "center"}
+    content = plugins.clean_content(session, kind, {k: v for k, v in data.items() if k != "center"})
     reasons = workflow.check_create(actor, center_id) + workflow.validate_new(content)
     if reasons:
         raise Refused(reasons)
@@ -324,7 +358,8 @@ def fire_as_system(session: Session, case: Any, trigger: str, now: Optional[date
     workflow = workflow_for(case.kind)
     raw = Raw(session)
     record = _load_record(raw, case.kind, case.id)
-    run = _Run(session, raw, workflow, record, history_of(session, case.id, raw), now)
+    history, head = _history_and_head(raw, case.id)
+    run = _Run(session, raw, workflow, record, history, now, head)
     if workflow.check(_view(session, record, run.history, now), SYSTEM, Attempt(trigger)):
         return False
     _step(run, SYSTEM, Attempt(trigger))

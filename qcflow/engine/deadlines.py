@@ -20,12 +20,15 @@ from states.workflow import DeadlineSpec, Workflow
 
 
 
-def due_day_for(spec: DeadlineSpec, data: dict[str, Any], opened: date, calendar: WorkCalendar) -> date:
-    """The working-day limit from opening; with a due date in the case, that date, but never less
-    than the working days (a report returned after its due day gets time to resubmit)."""
+def due_day_for(spec: DeadlineSpec, data: dict[str, Any], opened: date, calendar: WorkCalendar,
+                reopened: bool = False) -> date:
+    """The working-day limit from opening; with a due date in the case (a report's Y§17 date), that
+    date, which the rule sets: a report opened late is due on it all the same. Only a deadline
+    reopened (a report returned after its due day) gets at least the working days to resubmit."""
     by_days = calendar.add_working_days(opened, spec.working_days)
     if spec.due_field:
-        return max(date.fromisoformat(str(data[spec.due_field])), by_days)
+        due = date.fromisoformat(str(data[spec.due_field]))
+        return max(due, by_days) if reopened else due
     return by_days
 
 
@@ -59,8 +62,12 @@ def apply_plan(raw: Raw, case_id: int, data: dict[str, Any], close: list[Deadlin
     if open_:
         calendar = calendar_for(raw.session)
         today = local_date(now)
+        dated = [s.step for s in open_ if s.due_field]
+        before = {step for (step,) in raw.rows(
+            f"SELECT DISTINCT step FROM deadline WHERE case_id = ? AND step IN ({raw.in_list(dated)})",
+            [case_id, *dated])} if dated else set()
         for spec in open_:
-            due = due_day_for(spec, data, today, calendar)
+            due = due_day_for(spec, data, today, calendar, reopened=spec.step in before)
             opened.append(Opened(spec.step, end_of_local_day(due)))
             first = next_action_day(LADDERS[spec.ladder], due, calendar, set(), None, bool(spec.on_overdue))
             rows.append({"case_id": case_id, "step": spec.step, "opened_at": now, "due_at": end_of_local_day(due),

@@ -11,18 +11,19 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Optional
+from typing import Optional, Sequence
 
 from sqlmodel import Session, select
 
 from models import Case, Deadline, Dispatch
 from qcflow.core.clock import local_date, start_of_local_day
+from qcflow.engine import history
 from qcflow.engine.core import fire_as_system, workflow_for
 from qcflow.engine.deadlines import due_label, spec_of
 from qcflow.engine.notify import Notifier
 from qcflow.engine.outbox import Recipient, write_rows
 from qcflow.store.ledger import claim_many
-from qcflow.store.links import write_links
+from qcflow.store.links import carry_links, write_links
 from qcflow.store.raw import Raw
 from states.ladders import LADDERS, next_action_day, steps_due
 from states.workdays import WorkCalendar
@@ -35,7 +36,24 @@ class SweepReport:
     escalated: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)  # reminders superseded by a later one
     overdue: list[int] = field(default_factory=list)  # case ids marked overdue
+    conflicts: list[int] = field(default_factory=list)  # deadline ids left for the next sweep (a concurrent change)
     examined: int = 0
+
+    def merge(self, other: "SweepReport") -> None:
+        for name in ("reminded", "escalated", "skipped", "overdue", "conflicts"):
+            getattr(self, name).extend(getattr(other, name))
+        self.examined += other.examined
+
+    @property
+    def sent(self) -> int:
+        return len(self.reminded) + len(self.escalated)
+
+    def summary(self) -> str:
+        text = (f"检查 {self.examined} 项期限：提醒 {len(self.reminded)} 项，督办 {len(self.escalated)} 项，"
+                f"标记逾期 {len(self.overdue)} 项")
+        if self.conflicts:
+            text += f"；{self.sent} 项已发送，{len(self.conflicts)} 项因并发冲突跳过，将在下次处理"
+        return text
 
 
 class _CachedNotifier(Notifier):
@@ -110,12 +128,17 @@ def walk(session: Session, batch: list[tuple[Deadline, Case]], now: datetime, ca
         rows += taken[1]
     write_links(raw, links)
     write_rows(raw, rows)
-    raw.insert("caseevent", events, times=("at",), jsons=("details",))
+    history.append(raw, events)  # chained onto each case's history
     for deadline, case in batch:  # the overdue step, once the due day has passed
         spec = specs[deadline.id]
         if spec is not None and spec.on_overdue and today > local_date(deadline.due_at):
-            if fire_as_system(session, case, spec.on_overdue, now):
+            round_before = case.round
+            if fire_as_system(session, case, spec.on_overdue, now):  # refreshes `case` (it is the session's row)
                 report.overdue.append(case.id)
+                if spec.applies(case.state, case.data):
+                    # Still the same step waiting for the same people: their links (the task, the
+                    # reminders) stay good; a late report is submitted from them.
+                    carry_links(raw, case.id, round_before, case.round)
     _move_on(raw, batch, specs, done, today, calendar)
     raw.many("UPDATE deadline SET reminded_at = ?, escalated_at = ? WHERE id = ?",
              ((raw.ts(m["b_reminded"]), raw.ts(m["b_escalated"]), m["b_id"]) for m in touched.values()))
@@ -133,8 +156,14 @@ def _move_on(raw: Raw, batch: list[tuple[Deadline, Case]], specs: dict[int, Opti
     raw.many("UPDATE deadline SET next_action_at = ? WHERE id = ?", rows)
 
 
-def due_batch(session: Session, now: datetime, limit: int) -> list[tuple[Deadline, Case]]:
-    """Open deadlines whose next action is reached by `now`, found by the (closed_at, next_action_at) index."""
-    return list(session.exec(select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
-                             .where(Deadline.closed_at.is_(None), Deadline.next_action_at <= now)
-                             .order_by(Deadline.next_action_at, Deadline.id).limit(limit)).all())
+def due_batch(session: Session, now: datetime, limit: int, exclude: Sequence[int] = (),
+              only: Optional[int] = None) -> list[tuple[Deadline, Case]]:
+    """Open deadlines whose next action is reached by `now`, found by the (closed_at, next_action_at) index;
+    `exclude`: deadline ids this sweep gave up on; `only`: just this deadline, if it is still due."""
+    query = (select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
+             .where(Deadline.closed_at.is_(None), Deadline.next_action_at <= now))
+    if exclude:
+        query = query.where(Deadline.id.not_in(list(exclude)))
+    if only is not None:
+        query = query.where(Deadline.id == only)
+    return list(session.exec(query.order_by(Deadline.next_action_at, Deadline.id).limit(limit)).all())

@@ -17,8 +17,12 @@ from models import Case
 FactsProvider = Callable[[Session, Case, dict[str, Any], datetime], dict[str, Any]]
 Effect = Callable[[Session, Case, datetime], Any]
 
+# (session, content a case is created with or a step's changes) -> the content to store instead
+ContentFilter = Callable[[Session, dict[str, Any]], dict[str, Any]]
+
 FACTS: dict[str, FactsProvider] = {}
 EFFECTS: dict[str, Effect] = {}
+CONTENT: dict[str, ContentFilter] = {}
 
 
 def provides_facts(kind: str) -> Callable[[FactsProvider], FactsProvider]:
@@ -33,6 +37,21 @@ def effect(name: str) -> Callable[[Effect], Effect]:
         EFFECTS[name] = fn
         return fn
     return register
+
+
+def cleans_content(kind: str) -> Callable[[ContentFilter], ContentFilter]:
+    """Register what every path into a case of this kind stores instead of the given content (e.g. a
+    patient's identity replaced by its keyed hash, Y§22). The filter returns the same dict when it
+    changes nothing, and raises Refused when the content may not be stored at all."""
+    def register(fn: ContentFilter) -> ContentFilter:
+        CONTENT[kind] = fn
+        return fn
+    return register
+
+
+def clean_content(session: Session, kind: str, content: dict[str, Any]) -> dict[str, Any]:
+    fn = CONTENT.get(kind)
+    return fn(session, content) if fn and content else content
 
 
 def facts_for(session: Session, case: Case, data: dict[str, Any], now: datetime) -> dict[str, Any]:

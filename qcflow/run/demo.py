@@ -5,19 +5,22 @@ import json
 from pathlib import Path
 from typing import Optional
 
-import yaml
 from sqlmodel import select
 
 from models import Case, Center, OutboxMessage
 from notifications.sink import MaildirSink
 from qcflow import engine
 from qcflow.core.runtime import get_settings
+from qcflow.core.safeload import load_yaml
 from qcflow.services import directory
 from qcflow.services.applications import attach_file
 from qcflow.services.mail import deliver_outbox as deliver
 from qcflow.services.queries import case_detail
+from qcflow.core.clock import utcnow
 from qcflow.services.registry import center_detail
 from qcflow.store.db import unit_of_work, upgrade_schema
+from qcflow.store.ledger import claim
+from qcflow.store.raw import Raw
 from states.materials import SLOTS
 from states.rules import Refused
 
@@ -25,6 +28,10 @@ DEMO = Path(__file__).resolve().parents[2] / "demo"
 SECRETARY = "secretary@card.qingchuan.example"
 REVIEWER = "reviewer@wjw.qingchuan.example"
 LEADER = "leader@wjw.qingchuan.example"
+
+
+def _demo_file(path: Path) -> dict:
+    return load_yaml(path.read_bytes(), str(path.name))
 
 
 def prepare() -> None:
@@ -35,18 +42,34 @@ def prepare() -> None:
 
 
 def notice() -> dict:
-    return yaml.safe_load((DEMO / "meeting_notice.yaml").read_text(encoding="utf-8"))
+    return _demo_file(DEMO / "meeting_notice.yaml")
+
+
+# The demo's own steps are recorded in the dispatch ledger under these keys, so a restart of
+# `serve --demo` or a second `qcflow demo` adds no cases and takes no document numbers.
+STORY_KEY = "demo:story"
+WAITING_KEY = "demo:waiting-document"
+
+
+def _done(session, key: str) -> Optional[int]:
+    """The case a demo step made, if that step ran on this database before (0: it made none)."""
+    row = Raw(session).first('SELECT case_id FROM dispatch WHERE "key" = ?', [key])
+    return None if row is None else (row[0] or 0)
 
 
 def seed_waiting_document() -> Optional[int]:
-    """A submitted notice waiting for the reviewer, unless one already waits."""
+    """A submitted notice waiting for the reviewer, once per database (a restart seeds nothing)."""
     with unit_of_work() as session:
+        if _done(session, WAITING_KEY) is not None:
+            return None
         waiting = session.exec(select(Case).where(Case.kind == "document",
                                                   Case.state.in_(["submitted", "in_review"]))).first()
         if waiting is not None:
+            claim(session, WAITING_KEY, "demo", utcnow(), case_id=waiting.id)
             return None
         case = engine.create_case(session, "document", SECRETARY, notice())
         engine.fire(session, "document", case.id, "submit", email=SECRETARY)
+        claim(session, WAITING_KEY, "demo", utcnow(), case_id=case.id)
         return case.id
 
 
@@ -54,7 +77,7 @@ def walk_applications() -> list[dict]:
     """The two demo applications (Y§7–§13): one refused on submission with every rule it breaks,
     one walked through materials, expert review and approval to an active center."""
     out: list[dict] = []
-    bad = yaml.safe_load((DEMO / "applications" / "cardiology_county.yaml").read_text(encoding="utf-8"))
+    bad = _demo_file(DEMO / "applications" / "cardiology_county.yaml")
     with unit_of_work() as session:
         case = engine.create_case(session, "application", "qiu.bailu@lxh.qingchuan.example", bad)
         bad_id = case.id
@@ -65,7 +88,7 @@ def walk_applications() -> list[dict]:
     except Refused as refused:
         out.append({"application": bad_id, "title": case.title, "refused": [str(r) for r in refused.reasons]})
 
-    good = yaml.safe_load((DEMO / "applications" / "respiratory.yaml").read_text(encoding="utf-8"))
+    good = _demo_file(DEMO / "applications" / "respiratory.yaml")
     with unit_of_work() as session:
         if session.exec(select(Center).where(Center.code == good["center_code"])).first() is not None:
             return out  # established by an earlier demo run
@@ -88,8 +111,28 @@ def walk_applications() -> list[dict]:
     return out
 
 
+def _story_again(case_id: int, print_json: bool) -> int:
+    """The story ran on this database already: show it again instead of issuing another number."""
+    with unit_of_work() as session:
+        detail = case_detail(session, engine.load_case(session, "document", case_id)) if case_id else None
+    if print_json:
+        print(json.dumps({"already_done": True, "case": detail}, ensure_ascii=False, indent=2, default=str))
+        return 0
+    print("演示流程已在这个数据库中走过一次，不再新建事项、不再占用文号。以下是当时的公文：")
+    if detail:
+        print(f"公文 #{case_id}（{detail['state_label']}{'，文号 ' + detail['number'] if detail['number'] else ''}）办理记录：")
+        for e in detail["history"]:
+            arrow = f"{e['from']} → {e['to']}" if e["from"] else e["to"]
+            print(f"  {e['at']}  {e['actor']:<4} {e['action']:<6} {arrow}  {e['comment']}")
+    return 0
+
+
 def walk_story(print_json: bool = False) -> int:
     prepare()
+    with unit_of_work() as session:
+        earlier = _done(session, STORY_KEY)
+    if earlier is not None:
+        return _story_again(earlier, print_json)
     log: list[dict] = []
 
     def step(title: str, trigger: Optional[str], email: str, case_id: Optional[int] = None, **kw) -> int:
@@ -119,6 +162,8 @@ def walk_story(print_json: bool = False) -> int:
     step("审核人审核通过", "approve", REVIEWER, case_id)
     step("签发领导孙正和签发（系统随即编号印发）", "sign", LEADER, case_id)
     applications = walk_applications()
+    with unit_of_work() as session:
+        claim(session, STORY_KEY, "demo", utcnow(), case_id=case_id)
 
     settings = get_settings()
     if settings.smtp_host:

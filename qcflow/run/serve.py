@@ -15,7 +15,7 @@ import uvicorn
 
 from notifications.sink import MaildirSink
 from qcflow import bootstrap
-from qcflow.core import runtime
+from qcflow.core import offline, runtime
 from qcflow.core.runtime import get_settings
 from qcflow.run import demo as demo_data
 from qcflow.run import deployments
@@ -57,7 +57,7 @@ def _die_with_parent() -> None:
 
 def _start_prefect_server(port: int) -> subprocess.Popen:
     # The ephemeral API that Prefect starts on its own runs no scheduler: cron runs never appear.
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "true"}
+    env = {**os.environ, **offline.OFFLINE_ENV, "PREFECT_UI_ENABLED": "true"}
     env.pop("PREFECT_API_URL", None)
     return subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -84,9 +84,13 @@ def serve(demo: bool = False, with_prefect: bool = True) -> int:
     started = time.monotonic()
     _stop_on_sigterm()
     settings = get_settings()
+    if demo:
+        bootstrap.enter_demo_mode()
+    else:
+        bootstrap.require_secrets(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str((settings.data_dir / "prefect").resolve()))
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ.update(offline.OFFLINE_ENV)  # the web thread, the served flow runs: no telemetry
 
     upgrade_schema(settings.effective_database_url)
     if demo:

@@ -9,7 +9,7 @@ from typing import Any, Optional
 from sqlmodel import Session, select
 
 from models import Case, Center, Deadline, Institution, Person, RoleAssignment
-from models.registry import Attachment
+from models.registry import Appointment, Attachment
 from qcflow import engine
 from qcflow.engine import plugins
 from qcflow.core.clock import local_date, utcnow
@@ -17,12 +17,21 @@ from qcflow.core.errors import UserError
 from qcflow.core.runtime import get_settings
 from states import materials
 from states.rules import Reason, Refused
-from states.staffing import Applicant, Member, Roster
+from states.staffing import Applicant, Member, Roster, county_level, specialty_key
 
 
-def is_county_level(institution: Institution) -> bool:
-    # The directory names a county-level institution's county (临溪县); municipal ones say 市本级.
-    return bool(institution.county) and not institution.county.endswith("本级")
+def is_county_level(institution: Institution) -> Optional[bool]:
+    """Y§12: None when the institution's county is blank (refused by the rules, never "not county-level")."""
+    return county_level(institution.county)
+
+
+def director_terms(session: Session, person_id: int, specialty: str) -> list[tuple[date, date]]:
+    """Y§26: the person's terms as director of a center of this specialty (however its name is spelt),
+    each until it ended early or ran out."""
+    key = specialty_key(specialty)
+    rows = session.exec(select(Appointment, Center).join(Center, Center.id == Appointment.center_id)
+                        .where(Appointment.person_id == person_id, Appointment.role == "director")).all()
+    return [(a.term_start, a.ended_on or a.term_end) for a, c in rows if specialty_key(c.specialty) == key]
 
 
 def _dates(values: Any, what: str, problems: list[str]) -> tuple[date, ...]:
@@ -41,7 +50,7 @@ def member_from(person: Person, institution: Optional[Institution], entry: dict[
     return Member(
         name=person.name, role=str(entry.get("role", "")), title=person.title, birth_date=person.birth_date,
         institution_code=institution.code if institution else "",
-        institution_county_level=is_county_level(institution) if institution else False,
+        institution_county_level=is_county_level(institution) if institution else None,
         department_head=bool(entry.get("department_head", False)),
         penalty_dates=_dates(entry.get("penalty_dates"), f"{person.name}的处罚记录", problems),
         provincial_society_member=bool(entry.get("provincial_society_member", False)),
@@ -62,6 +71,7 @@ def application_facts(session: Session, case: Case, data: dict[str, Any], now: d
     emails = [str(e.get("email", "")).strip().lower() for e in data.get("roster", []) if isinstance(e, dict)]
     people = {p.email: p for p in session.exec(select(Person).where(Person.email.in_(emails))).all()} if emails else {}
     members = []
+    director = None
     for entry in data.get("roster", []):
         if not isinstance(entry, dict):
             continue
@@ -74,11 +84,9 @@ def application_facts(session: Session, case: Case, data: dict[str, Any], now: d
             problems.append(f"成员 {person.name}（{email}）在名录中缺少出生日期")
             continue
         members.append(member_from(person, institutions.get(person.institution_id), entry, problems))
-    try:
-        appointment = date.fromisoformat(str(data["appointment_date"])) if data.get("appointment_date") else today
-    except ValueError:
-        problems.append(f"任命日期“{data.get('appointment_date')}”无效（格式 YYYY-MM-DD）")
-        appointment = today
+        if entry.get("role") == "director":
+            director = {"name": person.name,
+                        "terms": director_terms(session, person.id, str(data.get("specialty") or ""))}
     experts = session.exec(select(Person, RoleAssignment).join(RoleAssignment, RoleAssignment.person_id == Person.id)
                            .where(RoleAssignment.role == "expert")).all()
     pool = {p.email: {"person_id": p.id, "name": p.name,
@@ -89,7 +97,7 @@ def application_facts(session: Session, case: Case, data: dict[str, Any], now: d
                                                           Deadline.closed_at.is_(None))).first()
     return {
         "today": today,
-        "appointment_date": appointment,
+        "director": director,
         "roster_problems": problems,
         "roster": Roster(str(data.get("specialty", "")), host.code if host else "", tuple(members),
                          str(data.get("size_justification") or "")) if members else None,

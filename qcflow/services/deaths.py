@@ -1,4 +1,5 @@
-"""Death-case reviews: the facts their rules need, audited reading (Y§22), and the picture of the work."""
+"""Death-case reviews: the facts their rules need, pseudonymized content and audited reading (Y§22),
+and the picture of the work."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -7,13 +8,15 @@ from typing import Any, Optional
 
 from sqlmodel import Session, select
 
-from models import AccessLog, Case, Center, Institution, Person
+from models import Case, Center, Institution, Person
 from qcflow import engine
 from qcflow.engine import plugins
 from qcflow.core.clock import local_date, utcnow
-from qcflow.services.queries import case_detail
+from qcflow.services.access import log_access, readable_detail
+from qcflow.services.deaths_import import patient_secret
 from qcflow.store.calendar import calendar_for
-from states.death_review import DISCUSSION_WORKING_DAYS_INDICATOR, WORKFLOW, may_read
+from states.death_intake import without_identity
+from states.death_review import DISCUSSION_WORKING_DAYS_INDICATOR, WORKFLOW
 from states.rules import Reason, Refused
 
 
@@ -29,19 +32,19 @@ def review_facts(session: Session, case: Case, data: dict[str, Any], now: dateti
     }
 
 
+@plugins.cleans_content("death_review")
+def pseudonymized(session: Session, content: dict[str, Any]) -> dict[str, Any]:
+    """Y§22 on every path into a case (form, CLI, page, import): no clear patient identity is stored."""
+    stored, problems = without_identity(content, patient_secret())
+    if problems:
+        raise Refused([Reason("Y§22", p) for p in problems])
+    return stored
+
+
 def open_detail(session: Session, case_id: int, email: str, channel: str) -> dict[str, Any]:
     """A case's details for a person allowed to see them; the opening is written to the audit trail."""
     person = engine.person_by_email(session, email)
-    case = engine.load_case(session, "death_review", case_id)
-    if not may_read(engine.view_of(session, case), engine.actor_of(session, person)):
-        raise Refused([Reason("Y§22", f"{person.name} 不是该病例的评审人、所在质控中心人员或卫健委人员，不能查看详情")])
-    log_access(session, case.id, person.id, channel)
-    return case_detail(session, case)
-
-
-def log_access(session: Session, case_id: int, person_id: int, channel: str) -> None:
-    session.add(AccessLog(case_id=case_id, person_id=person_id, channel=channel, at=utcnow()))
-    session.flush()
+    return readable_detail(session, engine.load_case(session, "death_review", case_id), person.id, channel)
 
 
 def summary(session: Session, today: Optional[date] = None) -> dict[str, list[dict[str, Any]]]:
@@ -75,3 +78,6 @@ def summary(session: Session, today: Optional[date] = None) -> dict[str, list[di
             c["actions_overdue"] += len(overdue)
     as_rows = lambda table: [{"name": k, **v} for k, v in sorted(table.items())]  # noqa: E731
     return {"centers": as_rows(by_center), "hospitals": as_rows(by_hospital)}
+
+
+__all__ = ["log_access", "open_detail", "pseudonymized", "review_facts", "summary"]

@@ -7,6 +7,11 @@ so the same case twice (in one file, or in a file imported again) is one case, a
 leaves whole batches that a rerun completes. A refused row writes nothing and is reported with its
 row number and column. Cases start in `screened`, with the `report` and `screen` events.
 
+A file that cannot be read to its end is refused before anything is written: the encoding and the CSV
+structure are checked over the whole file first (a CSV that breaks at row 1,502 writes no row). If the
+reading still stops midway (an XLSX part damaged deep in the zip, the database gone), `PartialImport`
+says "已导入 N 行，第 K 行起未导入" and why (CLI exit code 4); a rerun of the same file completes it.
+
 Patient name, ID number and birth date (Y§22) only feed the keyed hash (`patient_key`); they are
 never stored, never put in a title and never quoted in an error.
 """
@@ -23,13 +28,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
 
-import yaml
 from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, select
 
 from models import Institution, LowRiskGroup, Person
 from qcflow.core.clock import local_date, utcnow
 from qcflow.core.errors import UserError
+from qcflow.core.safeload import load_yaml
 from qcflow.engine import actor_by_email
 from qcflow.engine.bulk import NewCase, open_many
 from qcflow.core.runtime import get_settings
@@ -117,47 +122,91 @@ def import_file(session_factory_or_engine: SessionSource, path: Union[str, Path]
     now = now or utcnow()
 
     with _rows_of(path) as rows:
-        _, headers = _header_row(rows, mapping, path)
+        header_at, headers = _header_row(rows, mapping, path)
         match = map_headers(headers, mapping)
         labels = {name: str(headers[i]).strip() for name, i in match.columns.items()}
         report = ImportReport(hospital=hospital, unknown_headers=match.unknown)
         writer = _BatchWriter(open_session, hospital, actor_id, now)
-        seen: dict[str, int] = {}  # case key -> first row: one file's duplicates (a few MB per 100,000 rows)
-        pending: list[_Pending] = []
-        for row_number, values in rows:
-            if _blank(values):
-                continue
-            report.read += 1
-            by_field = {name: (values[i] if i < len(values) else None) for name, i in match.columns.items()}
-            record, errors = parse_row(by_field, row_number, today=today)
-            if record is None:
-                report.refused += 1
-                _keep_errors(report, errors, labels, max_errors)
-            else:
-                key = case_key(hospital, record)
-                first = seen.get(key)
-                if first is not None:
-                    report.duplicates += 1
-                    report.duplicates_in_file += 1
-                    if len(report.duplicate_rows) < max_errors:
-                        report.duplicate_rows.append((row_number, first))
-                else:
-                    seen[key] = row_number
-                    pending.append(_pending(record, key, hospital, secret))
-            if report.read % batch_size == 0:
-                writer.write(pending, report)
-                pending = []
-                if progress:
-                    progress(report.read)
-        if pending or report.read % batch_size:
-            writer.write(pending, report)
-            if progress:
-                progress(report.read)
+        progress_of = _Progress(header_at)
+        try:
+            _read_and_write(rows, match.columns, labels, hospital, secret, today, batch_size, max_errors,
+                            report, writer, progress_of, progress)
+        except Exception as exc:
+            if progress_of.committed_rows == 0:
+                raise  # nothing was written: the error as it is (a UserError says what to fix)
+            raise PartialImport(report, progress_of, exc) from exc
     if writer.years_without_list:
         years = "、".join(str(y) for y in sorted(writer.years_without_list))
         report.warnings.append(f"注意：{years} 年的低风险 DRG 组名单尚未导入，这些年份的病例只按文件中的“低风险”列筛查"
                                f"（导入名单：qcflow deaths drg load 文件 --year 年份）")
     return report
+
+
+def _read_and_write(rows: Iterator[tuple[int, list[Any]]], columns: dict[str, int], labels: dict[str, str],
+                    hospital: str, secret: bytes, today: date, batch_size: int, max_errors: int,
+                    report: ImportReport, writer: "_BatchWriter", done: "_Progress",
+                    progress: Optional[Progress]) -> None:
+    seen: dict[str, int] = {}  # case key -> first row: one file's duplicates (a few MB per 100,000 rows)
+    pending: list[_Pending] = []
+    row_number = done.last_row
+    for row_number, values in rows:
+        if _blank(values):
+            continue
+        report.read += 1
+        by_field = {name: (values[i] if i < len(values) else None) for name, i in columns.items()}
+        record, errors = parse_row(by_field, row_number, today=today)
+        if record is None:
+            report.refused += 1
+            _keep_errors(report, errors, labels, max_errors)
+        else:
+            key = case_key(hospital, record)
+            first = seen.get(key)
+            if first is not None:
+                report.duplicates += 1
+                report.duplicates_in_file += 1
+                if len(report.duplicate_rows) < max_errors:
+                    report.duplicate_rows.append((row_number, first))
+            else:
+                seen[key] = row_number
+                pending.append(_pending(record, key, hospital, secret))
+        if report.read % batch_size == 0:
+            writer.write(pending, report)
+            done.committed(row_number, report)
+            pending = []
+            if progress:
+                progress(report.read)
+    if pending or report.read % batch_size:
+        writer.write(pending, report)
+        done.committed(row_number, report)
+        if progress:
+            progress(report.read)
+
+
+class _Progress:
+    """How far the committed batches reach: the rows a rerun need not repeat."""
+
+    def __init__(self, header_row: int):
+        self.last_row = header_row  # the last row (spreadsheet numbering) inside a committed batch
+        self.committed_rows = 0  # rows read (not blank) up to there
+        self.created = 0
+
+    def committed(self, row_number: int, report: ImportReport) -> None:
+        self.last_row, self.committed_rows, self.created = row_number, report.read, report.created
+
+
+class PartialImport(UserError):
+    """The file stopped being readable (or the database failed) after some batches were committed.
+
+    Exit code 4 in the CLI. The committed part stays (a rerun of the same file skips it as duplicates
+    and completes the rest); the message says how much was imported and from which row nothing was."""
+
+    def __init__(self, report: ImportReport, done: _Progress, cause: BaseException):
+        self.imported_rows, self.created, self.from_row = done.committed_rows, done.created, done.last_row + 1
+        self.report = report
+        reason = str(cause) if isinstance(cause, UserError) else f"{type(cause).__name__}: {cause}"
+        self.reason = reason
+        super().__init__(f"已导入 {self.imported_rows} 行（新建病例 {self.created} 例），第 {self.from_row} 行起未导入："
+                         f"{reason}。改正文件后重新导入同一文件即可补齐，已导入的病例不会重复。")
 
 
 def report_one(engine_or_factory: SessionSource, values: dict[str, Any], hospital_code: str, actor_email: str,
@@ -180,12 +229,7 @@ def load_mapping(path: Union[str, Path]) -> dict[str, Optional[str]]:
     """A YAML file {header in the file: field (or the usual Chinese label; null: ignore the column)},
     added to the default headers."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"找不到列名对应文件 {path}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise UserError(f"列名对应文件 {path.name} 不是有效的 UTF-8 YAML：{e}") from None
+    raw = load_yaml(_read_bytes(path, "列名对应文件"), f"列名对应文件 {path.name}")
     if not isinstance(raw, dict) or not raw:
         raise UserError(f"列名对应文件 {path.name} 应为“文件中的列名: 字段”的对应表，例如  住院号: record_no")
     mapping = resolve_mapping(raw)
@@ -218,8 +262,9 @@ def load_low_risk_groups(session: Session, path: Union[str, Path], year: int) ->
 
 
 def patient_secret() -> bytes:
-    """The key of the patient hash, derived from the installation's secret (kept apart from link signing)."""
-    return hmac.new(get_settings().secret_key.encode("utf-8"), b"qcflow patient key v1", hashlib.sha256).digest()
+    """The key of the patient hash: QCFLOW_PATIENT_HASH_KEY (else the link secret) through HMAC with its
+    own label, so it is never the key that signs links."""
+    return hmac.new(get_settings().patient_hash_root.encode("utf-8"), b"qcflow patient key v1", hashlib.sha256).digest()
 
 
 # --- writing ---------------------------------------------------------------------------------------
@@ -376,15 +421,26 @@ def _xlsx_rows(path: Path) -> Iterator[Iterator[tuple[int, list[Any]]]]:
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # some exporters write a wrong sheet size; read every row there is
-        yield ((n, list(values)) for n, values in enumerate(sheet.iter_rows(values_only=True), start=1))
+        yield _sheet_rows(sheet, path)
     finally:
         book.close()
+
+
+def _sheet_rows(sheet: Any, path: Path) -> Iterator[tuple[int, list[Any]]]:
+    n = 0
+    try:
+        for n, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield n, list(values)
+    except Exception as e:  # a damaged part deep in the zip shows only when read
+        raise UserError(f"{path.name} 第 {n + 1} 行起无法读取（{type(e).__name__}: {e}）") from None
 
 
 @contextmanager
 def _csv_rows(path: Path) -> Iterator[Iterator[tuple[int, list[Any]]]]:
     encoding = sniff_encoding(path)
     with path.open("r", encoding=encoding, newline="") as f:
+        _check_csv(f, path)  # a file that breaks at row 1,502 is refused before row 1 is written
+
         def rows() -> Iterator[tuple[int, list[Any]]]:
             reader = csv.reader(f)
             try:
@@ -393,6 +449,18 @@ def _csv_rows(path: Path) -> Iterator[Iterator[tuple[int, list[Any]]]]:
             except csv.Error as e:
                 raise UserError(f"{path.name} 第 {reader.line_num} 行不是有效的 CSV：{e}") from None
         yield rows()
+
+
+def _check_csv(f: Any, path: Path) -> None:
+    """Read the whole file as CSV once, writing nothing; rewind. About a tenth of an import's time."""
+    reader = csv.reader(f)
+    try:
+        for _ in reader:
+            pass
+    except csv.Error as e:
+        raise UserError(f"{path.name} 第 {reader.line_num} 行不是有效的 CSV（{e}）；整个文件未导入，"
+                        "请改正该行后重新导入") from None
+    f.seek(0)
 
 
 def sniff_encoding(path: Path) -> str:
@@ -451,10 +519,7 @@ def _groups_from_csv(path: Path) -> dict[str, str]:
 
 
 def _groups_from_yaml(path: Path) -> dict[str, str]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise UserError(f"{path.name} 不是有效的 UTF-8 YAML：{e}") from None
+    raw = load_yaml(_read_bytes(path, "DRG 组名单"), path.name)
     if isinstance(raw, dict) and "groups" in raw:
         raw = raw["groups"]
     groups: dict[str, str] = {}
@@ -471,6 +536,15 @@ def _groups_from_yaml(path: Path) -> dict[str, str]:
     else:
         raise UserError(f"{path.name} 应为 DRG 组的列表（- code: XX19  name: ...）或“编码: 名称”的对应表")
     return groups
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"找不到{what} {path}") from None
+    except OSError as exc:
+        raise UserError(f"无法读取{what} {path}：{exc.strerror}") from None
 
 
 def _add_group(groups: dict[str, str], code: Any, name: Any, path: Path, where: str) -> None:

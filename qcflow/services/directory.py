@@ -15,10 +15,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlmodel import Session, select
 
-from models import Center, Commission, Institution, Person, RoleAssignment
+from models import Center, Commission, Institution, Person
 from qcflow.core import clock
+from qcflow.core.errors import UserError
+from qcflow.core.safeload import load_yaml
 from states.rules import CENTER_ROLES, ROLE_LABELS
-from states.staffing import ExpertCommittee, Member, check_expert_committee
+from qcflow.services.roles import CENTER_ROLE, sync_directory_roles
+from states.staffing import (ExpertCommittee, Member, Roster, check_expert_committee, check_reappointment,
+                             check_roster, check_specialty_unique, county_level)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CATEGORIES = ("临床", "技术", "管理")
@@ -62,6 +66,15 @@ class InstitutionIn(BaseModel):
     level: str
     county: str = ""
 
+    @field_validator("county")
+    @classmethod
+    def _county(cls, v: str) -> str:
+        # Y§12 counts experts per county-level institution: a blank must not pass as "not county-level".
+        if county_level(v) is None:
+            raise ValueError("须填写所属县（县级机构填县名，如 临溪县；市级机构填 市本级），"
+                             "用于核对同一县级机构专家不超过 1 名（Y§12）")
+        return "".join(v.split())
+
 
 class CenterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -71,6 +84,7 @@ class CenterIn(BaseModel):
     category: str
     host: str
     status: str = "active"
+    size_justification: str = ""  # recorded special circumstances for 19–20 members (Y§10)
 
     @field_validator("category")
     @classmethod
@@ -88,6 +102,14 @@ class PersonIn(BaseModel):
     birth_date: Optional[date] = None
     institution: Optional[str] = None
     roles: list[str] = []
+    # What Y§11–§12 and Y§26 judge for people holding a center post (center_director@CODE and so on).
+    department_head: bool = False  # head of a department (科室/部门主任) or higher
+    provincial_society_member: bool = False  # (former) member of a provincial society's specialty committee
+    penalty_dates: list[date] = []  # disciplinary penalties by higher authorities
+    title_exception: str = ""  # recorded reason a 中级 title is accepted (Y§12)
+    group: str = ""  # sub-specialty group (亚专业质控小组)
+    group_role: str = ""  # leader / deputy_leader / member
+    director_term: int = 1  # the current term as director is the Nth consecutive one (Y§26)
 
     @field_validator("email")
     @classmethod
@@ -129,11 +151,9 @@ def _describe(err: ValidationError) -> str:
 def parse(text: str, source: str = "名录文件", today: Optional[date] = None) -> dict[str, list[Any]]:
     """Validate a directory file; raise DirectoryError listing every fault."""
     try:
-        raw = yaml.load(text, Loader=_LineLoader) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"第 {mark.line + 1} 行" if mark else ""
-        raise DirectoryError([f"{source}{line}：YAML 格式错误（{getattr(exc, 'problem', exc)}）"]) from None
+        raw = load_yaml(text, source, with_lines=True) or {}
+    except UserError as exc:  # qcflow.core.safeload: the line and the broken limit
+        raise DirectoryError([str(exc)]) from None
     if not isinstance(raw, dict):
         raise DirectoryError([f"{source}：顶层应为包含 commission、institutions、centers、people 的映射"])
     problems: list[str] = []
@@ -160,6 +180,8 @@ def parse(text: str, source: str = "名录文件", today: Optional[date] = None)
                 problems.append(f"第 {_line(entry)} 行 {section} 第 {i} 条（{label}）：{_err(err)}")
     problems += _cross_check(raw, out, lines)
     problems += _expert_committee(out["people"], today or clock.today())
+    if not problems:
+        problems += _center_rosters(out, lines, today or clock.today())
     if problems:
         raise DirectoryError(problems)
     return out
@@ -177,6 +199,43 @@ def _expert_committee(people: list[PersonIn], today: date) -> list[str]:
                               institution_code=p.institution or "", institution_county_level=False,
                               department_head=False, penalty_dates=(), provincial_society_member=False))
     return [f"专家委员会：{reason}" for reason in check_expert_committee(ExpertCommittee(tuple(experts)), today)]
+
+
+def _center_rosters(out: dict[str, list[Any]], lines: dict[str, list[str]], today: date) -> list[str]:
+    """Y§8, Y§10–§12 and Y§26 on every center the file lists, as on a new one (Y§29): its people are
+    those the file gives a center post, judged as if appointed on the day of the load."""
+    problems: list[str] = []
+    institutions = {i.code: i for i in out["institutions"]}
+    people_line = dict(zip((p.email for p in out["people"]), lines["people"]))
+    earlier: list[str] = []
+    for line, c in zip(lines["centers"], out["centers"]):
+        if c.status != "active":
+            continue  # a center no longer at work has no roster to judge
+        where = f"第 {line} 行 centers（{c.code}）"
+        problems += [f"{where}：{r}" for r in check_specialty_unique(c.specialty, earlier)]
+        earlier.append(c.specialty)
+        members = []
+        for p in out["people"]:
+            posts = [role for role, _, center in (spec.partition("@") for spec in p.roles) if center == c.code]
+            for role in posts:
+                post = next(k for k, v in CENTER_ROLE.items() if v == role)
+                if p.birth_date is None or p.institution is None:
+                    problems.append(f"第 {people_line[p.email]} 行 people（{p.email}）：{p.name} 担任 {c.code} 的职务，"
+                                    f"须填写出生日期（birth_date）和所在单位（institution），以核对 Y§10–§12")
+                    continue
+                members.append(Member(
+                    name=p.name, role=post, title=p.title, birth_date=p.birth_date, institution_code=p.institution,
+                    institution_county_level=county_level(institutions[p.institution].county)
+                    if p.institution in institutions else None,
+                    department_head=p.department_head, penalty_dates=tuple(p.penalty_dates),
+                    provincial_society_member=p.provincial_society_member, title_exception=p.title_exception,
+                    group=p.group, group_role=p.group_role))
+                if post == "director":
+                    problems += [f"{where}：主任 {p.name}（第 {people_line[p.email]} 行）{r}"
+                                 for r in check_reappointment(max(p.director_term - 1, 0))]
+        roster = Roster(c.specialty, c.host, tuple(members), c.size_justification)
+        problems += [f"{where}：{r}" for r in check_roster(roster, today)]
+    return problems
 
 
 def _strip(entry: Any) -> dict[str, Any]:
@@ -199,7 +258,8 @@ def _cross_check(raw: dict[str, Any], out: dict[str, list[Any]], lines: dict[str
     # References count entries that exist in the file even if they have faults of their own,
     # so one bad center does not also flag every person in it.
     def codes(section: str) -> set[str]:
-        return {str(e.get("code")) for e in raw.get(section) or [] if isinstance(e, dict)}
+        entries = raw.get(section)  # not a list: already reported as "应为列表"
+        return {str(e.get("code")) for e in (entries if isinstance(entries, list) else []) if isinstance(e, dict)}
 
     institutions, centers = codes("institutions"), codes("centers")
     for section, key in (("institutions", "code"), ("centers", "code"), ("people", "email")):
@@ -245,7 +305,17 @@ def _upsert(session: Session, model: type, key: str, value: Any, fields: dict[st
     return row
 
 
+def _specialties_already_taken(session: Session, parsed: dict[str, list[Any]]) -> list[str]:
+    """Y§8 against the active centers the file does not list (e.g. one established by an application)."""
+    listed = {c.code for c in parsed["centers"]}
+    others = [c.specialty for c in session.exec(select(Center).where(Center.status == "active"))
+              if c.code not in listed]
+    return [f"centers（{c.code}）：{r}" for c in parsed["centers"] for r in check_specialty_unique(c.specialty, others)]
+
+
 def apply(session: Session, parsed: dict[str, list[Any]]) -> LoadReport:
+    if problems := _specialties_already_taken(session, parsed):
+        raise DirectoryError(problems)
     report = LoadReport()
     for c in parsed["commission"]:
         existing = session.exec(select(Commission)).first()
@@ -272,13 +342,10 @@ def apply(session: Session, parsed: dict[str, list[Any]]) -> LoadReport:
         for spec in p.roles:
             role, _, center = spec.partition("@")
             wanted.add((role, center_ids.get(center) if center else None))
-        current = {(r.role, r.center_id): r for r in
-                   session.exec(select(RoleAssignment).where(RoleAssignment.person_id == person.id))}
-        for key in wanted - set(current):
-            session.add(RoleAssignment(person_id=person.id, role=key[0], center_id=key[1]))
+        added, removed = sync_directory_roles(session, person.id, wanted)
+        for _ in range(added):
             report.count("roles", created=True)
-        for key in set(current) - wanted:
-            session.delete(current[key])
+        for _ in range(removed):
             report.count("roles", created=False)
     session.flush()
     return report

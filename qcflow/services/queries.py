@@ -1,15 +1,18 @@
-"""Read models: what a page or the CLI shows about cases. Reads only."""
+"""Read models: what a case looks like to a page or the CLI. Reads only.
+
+Who may see which of it is decided in qcflow.services.access: pages and commands read through it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from sqlmodel import Session, select
 
 from models import Case, Center, Deadline, Person
 from qcflow.core.clock import fmt_local, local_date
+from qcflow.services.audit import EVENT_COLUMNS, first_break
 from qcflow.store.numbering import document_number
 from qcflow.store.raw import Raw
 from states.registry import WORKFLOWS
@@ -44,10 +47,10 @@ class _Deadline:
 def case_detail(session: Session, case: Any) -> dict[str, Any]:
     workflow = WORKFLOWS[case.kind]
     raw = Raw(session)  # a page view: plain statements, the ORM's per-query cost is most of a page's time
+    rows = raw.rows(f"SELECT {EVENT_COLUMNS}, p.name FROM caseevent e "  # the columns the hash chain check reads
+                    "LEFT JOIN person p ON p.id = e.actor_id WHERE e.case_id = ? ORDER BY e.id", [case.id])
     events = [_Event(trigger, from_state, to_state, actor_id, comment, Raw.read_ts(at), name) for
-              trigger, from_state, to_state, actor_id, comment, at, name in raw.rows(
-                  'SELECT e."trigger", e.from_state, e.to_state, e.actor_id, e.comment, e.at, p.name FROM caseevent e '
-                  "LEFT JOIN person p ON p.id = e.actor_id WHERE e.case_id = ? ORDER BY e.id", [case.id])]
+              _, _, trigger, from_state, to_state, actor_id, comment, _, at, _, _, name in rows]
     names = {None: "系统", **{e.actor_id: e.name for e in events if e.actor_id is not None}}
     if case.created_by_id not in names:
         names.update(_names(session, {case.created_by_id}))
@@ -59,6 +62,7 @@ def case_detail(session: Session, case: Any) -> dict[str, Any]:
                      "ORDER BY id", [case.id])]
     labels = {t.trigger: t.label for t in workflow.transitions.values()}
     labels.update({"create": "新建", "escalate": "逾期督办"})
+    broken = first_break(case.kind, rows)  # the history's hash chain (qcflow/services/audit.py)
     return {
         "id": case.id,
         "kind": case.kind,
@@ -70,9 +74,9 @@ def case_detail(session: Session, case: Any) -> dict[str, Any]:
         "center": center.name if center else "",
         "created_by": names.get(case.created_by_id, ""),
         "created_at": fmt_local(case.created_at),
-        "number": document_number(session, case.id) if _numbered(workflow) else "",
+        "number": document_number(session, case.id) if numbered(workflow) else "",
         "data": case.data,
-        "fields": workflow.fields,
+        "fields": workflow.fields_for(case.data),
         "history": [
             {
                 "at": fmt_local(e.at), "actor": names.get(e.actor_id, ""), "trigger": e.trigger,
@@ -82,6 +86,8 @@ def case_detail(session: Session, case: Any) -> dict[str, Any]:
             }
             for e in events
         ],
+        "history_intact": broken is None,
+        "history_warning": broken.warning() if broken else "",
         "deadlines": [
             {"step": d.step, "label": _step_label(workflow, d.step), "due": fmt_local(d.due_at), "open": d.closed_at is None,
              "reminded": d.reminded_at is not None, "escalated": d.escalated_at is not None}
@@ -90,7 +96,7 @@ def case_detail(session: Session, case: Any) -> dict[str, Any]:
     }
 
 
-def _numbered(workflow) -> bool:
+def numbered(workflow) -> bool:
     return any(effects.assign_number for effects in workflow.on_enter.values())
 
 
@@ -98,20 +104,12 @@ def _step_label(workflow, step: str) -> str:
     return next((s.label for s in workflow.deadlines if s.step == step), step)
 
 
-def case_rows(session: Session, kind: str, state: Optional[str] = None) -> list[dict[str, Any]]:
-    workflow = WORKFLOWS[kind]
-    query = select(Case).where(Case.kind == kind)
-    if state:
-        query = query.where(Case.state == state)
-    return [
-        {"id": c.id, "title": c.title, "state": c.state, "state_label": workflow.state_label(c.state),
-         "number": document_number(session, c.id), "updated_at": fmt_local(c.updated_at)}
-        for c in session.exec(query.order_by(Case.id)).all()
-    ]
+def due_rows(session: Session, today: date, center_code: Optional[str] = None,
+             reveals: Optional[Callable[[Case], bool]] = None) -> list[dict[str, Any]]:
+    """Open deadlines, soonest first: what is due and what is late, per center or for everyone.
 
-
-def due_rows(session: Session, today: date, center_code: Optional[str] = None) -> list[dict[str, Any]]:
-    """Open deadlines, soonest first: what is due and what is late, per center or for everyone."""
+    A private kind's title (Y§22) is shown only where `reveals(case)` says so; otherwise, and
+    without `reveals`, only the kind and the number (qcflow.services.access decides per person)."""
     query = (select(Deadline, Case, Center).join(Case, Case.id == Deadline.case_id)
              .join(Center, Center.id == Case.center_id, isouter=True)
              .where(Deadline.closed_at.is_(None)).order_by(Deadline.due_at, Deadline.id))
@@ -122,8 +120,10 @@ def due_rows(session: Session, today: date, center_code: Optional[str] = None) -
         workflow = WORKFLOWS[case.kind]
         due = local_date(deadline.due_at)
         days = (due - today).days
+        shown = not workflow.private or (reveals is not None and reveals(case))
         rows.append({
-            "case_id": case.id, "kind": case.kind, "kind_label": workflow.label, "title": case.title,
+            "case_id": case.id, "kind": case.kind, "kind_label": workflow.label,
+            "title": case.title if shown else f"{workflow.label} #{case.id}",
             "center": center.name if center else "", "center_code": center.code if center else "",
             "step": _step_label(workflow, deadline.step), "state_label": workflow.state_label(case.state),
             "due": due.isoformat(), "days_left": days, "late": days < 0,

@@ -7,20 +7,21 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from models import Case, Center, Institution, Person, RoleAssignment
+from models import Case, Center, Institution, Person
 from models.registry import Appointment
 from qcflow import engine
 from qcflow.core.clock import local_date
 from qcflow.core.errors import UserError
 from qcflow.engine import plugins
-from qcflow.services.applications import member_from
+from qcflow.services.applications import director_terms, member_from
+from qcflow.services.roles import end_post, grant_post
 from states import staffing_policy as P
-from states.roster import check_change, may_change
+from states.application import APPOINTED_ON, appointment_day
+from states.report import INDICATOR_FIELDS
+from states.roster import check_change, check_reappointments, may_change
 from states.rules import Reason, Refused
-from states.staffing import ROLES, Roster, term_end
-
-CENTER_ROLE = {"director": "center_director", "deputy": "center_deputy", "secretary": "center_secretary",
-               "member": "center_member", "advisor": "center_advisor"}
+from states.staffing import ROLES, Roster, consecutive_terms, term_end
+from states.validation import check_roster_change
 
 
 def add_months(day: date, months: int) -> date:
@@ -34,7 +35,9 @@ def establish(session: Session, case: Case, now: datetime) -> Center:
     """The approved center becomes active, its people are appointed for a term (Y§26), and the
     indicators, standards and assessment plan fall due in 3 months (Y§21)."""
     data = case.data
-    start = local_date(now)
+    # Y§11: appointed on the day of approval, or on the later day the commission set with it.
+    start, _ = appointment_day(data.get(APPOINTED_ON), local_date(now))
+    start = start or local_date(now)
     host = session.exec(select(Institution).where(Institution.code == data["host"])).one()
     center = Center(code=data["center_code"], name=data["center_name"], specialty=data["specialty"],
                     category=data["category"], host_institution_id=host.id, status="active")
@@ -42,18 +45,23 @@ def establish(session: Session, case: Case, now: datetime) -> Center:
     session.flush()
     for entry in data["roster"]:
         person = session.exec(select(Person).where(Person.email == str(entry["email"]).lower())).one()
+        served = (consecutive_terms(director_terms(session, person.id, center.specialty), start)
+                  if entry["role"] == "director" else 0)
         session.add(Appointment(
             center_id=center.id, person_id=person.id, role=entry["role"], group=entry.get("group") or "",
             group_role=entry.get("group_role") or "", term_start=start, term_end=term_end(start),
+            consecutive_terms=served + 1,
             department_head=bool(entry.get("department_head")),
             provincial_society_member=bool(entry.get("provincial_society_member")),
             title_exception=entry.get("title_exception") or "",
         ))
-        session.add(RoleAssignment(person_id=person.id, role=CENTER_ROLE[entry["role"]], center_id=center.id))
+        session.flush()
+        grant_post(session, person.id, entry["role"], center.id)
     session.flush()
     due = add_months(start, P.INDICATORS_DUE_MONTHS.value)
     engine.open_case(session, "report", center, title=f"{center.name}质控指标、标准及考核方案",
-                     data={"report_kind": "indicators", "due_date": due.isoformat(), "summary": "", "plan": ""},
+                     data={"report_kind": "indicators", "due_date": due.isoformat(),
+                           **{key: "" for key in INDICATOR_FIELDS}},
                      key=f"indicators:{center.code}", now=now)
     return center
 
@@ -92,6 +100,8 @@ def change_roster(session: Session, code: str, email: str, data: dict[str, Any],
     size_justification, reason. Nothing is written when any rule fails."""
     actor = engine.actor_of(session, engine.person_by_email(session, email))
     if reasons := may_change(actor):
+        raise Refused(reasons)
+    if reasons := check_roster_change(data):  # the data's shape first (states/validation.py)
         raise Refused(reasons)
     center = session.exec(select(Center).where(Center.code == code)).first()
     if center is None:
@@ -137,6 +147,10 @@ def change_roster(session: Session, code: str, email: str, data: dict[str, Any],
     host = institutions[center.host_institution_id].code
     roster = Roster(center.specialty, host, members, str(data.get("size_justification") or ""))
     reasons = check_change(roster, newly_leading, today, str(data.get("reason") or ""))
+    directors = {e: (person, director_terms(session, person.id, center.specialty))
+                 for e, (entry, person, _) in proposed.items() if entry.get("role") == "director"
+                 and (e not in entries or entries[e][0]["role"] != "director" or e in removed)}
+    reasons += check_reappointments({person.name: terms for person, terms in directors.values()}, today)
     if reasons:
         raise Refused(reasons)
     reason = str(data["reason"])
@@ -148,13 +162,15 @@ def change_roster(session: Session, code: str, email: str, data: dict[str, Any],
         term_end_day = appointment.term_end if appointment is not None else term_end(today)
         if appointment is not None:
             _end(session, appointment, today, f"职务调整：{reason}")
+        served = consecutive_terms(directors[e][1], today) if e in directors else 0
         session.add(Appointment(center_id=center.id, person_id=person.id, role=entry["role"],
                                 group=entry.get("group") or "", group_role=entry.get("group_role") or "",
-                                term_start=today, term_end=term_end_day,
+                                term_start=today, term_end=term_end_day, consecutive_terms=served + 1,
                                 department_head=bool(entry.get("department_head")),
                                 provincial_society_member=bool(entry.get("provincial_society_member")),
                                 title_exception=entry.get("title_exception") or ""))
-        session.add(RoleAssignment(person_id=person.id, role=CENTER_ROLE[entry["role"]], center_id=center.id))
+        session.flush()
+        grant_post(session, person.id, entry["role"], center.id)
     session.flush()
     return {"center": code, "removed": removed, "changed": sorted(newly_leading), "reason": reason}
 
@@ -162,9 +178,5 @@ def change_roster(session: Session, code: str, email: str, data: dict[str, Any],
 def _end(session: Session, appointment: Appointment, day: date, why: str) -> None:
     appointment.ended_on, appointment.ended_reason = day, why
     session.add(appointment)
-    role = session.exec(select(RoleAssignment).where(RoleAssignment.person_id == appointment.person_id,
-                                                     RoleAssignment.center_id == appointment.center_id,
-                                                     RoleAssignment.role == CENTER_ROLE[appointment.role])).first()
-    if role is not None:
-        session.delete(role)
     session.flush()
+    end_post(session, appointment.person_id, appointment.role, appointment.center_id)

@@ -10,7 +10,7 @@ from models import Center
 from qcflow import engine
 from qcflow.core.clock import local_date, utcnow
 from qcflow.core.errors import UserError
-from states.periods import Period, parse_period, period_for
+from states.periods import Period, parse_period, period_for, periods_open_on
 
 
 def resolve_period(kind: str, period: Optional[str], today: date) -> Period:
@@ -39,3 +39,13 @@ def open_reports(session: Session, kind: str, period: Optional[str] = None,
     return {"period": chosen.code, "label": chosen.label, "due": chosen.due.isoformat(),
             "opened": opened, "already_open": existing,
             "summary": f"{chosen.label}：新开 {len(opened)} 个中心，已存在 {len(existing)} 个"}
+
+
+def open_due_reports(session: Session, now: Optional[datetime] = None) -> dict:
+    """Catch up the opening runs: every period open today (opened, not yet due) gets its reports,
+    whether or not its scheduled run happened (idempotent: an open report is not opened again)."""
+    now = now or utcnow()
+    results = [open_reports(session, p.kind, p.code, now=now) for p in periods_open_on(local_date(now))]
+    opened = [f"{r['period']}:{code}" for r in results for code in r["opened"]]
+    return {"periods": [r["period"] for r in results], "opened": opened,
+            "summary": "；".join(r["summary"] for r in results) or "没有需要开启的报告期"}

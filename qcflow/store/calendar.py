@@ -6,12 +6,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlmodel import Session, select
 
 from models import CalendarDay
 from qcflow.core import runtime
 from qcflow.core.errors import UserError
+from qcflow.core.safeload import load_yaml
 from states.workdays import WorkCalendar
 
 
@@ -42,7 +42,9 @@ def _load(session: Session) -> WorkCalendar:
 
 
 def _days(entries: Any, field: str, source: str) -> list[tuple[date, str]]:
-    out = []
+    out: list[tuple[date, str]] = []
+    if entries is not None and not isinstance(entries, list):
+        raise UserError(f"{source}：{field} 应为列表，每条写成 {{date: YYYY-MM-DD, name: 名称}}")
     for i, entry in enumerate(entries or [], 1):
         if not isinstance(entry, dict) or not ("date" in entry or ("from" in entry and "to" in entry)):
             raise UserError(f"{source}：{field} 第 {i} 条应写成 {{date: YYYY-MM-DD, name: 名称}}，或 {{from:, to:, name:}}")
@@ -53,6 +55,8 @@ def _days(entries: Any, field: str, source: str) -> list[tuple[date, str]]:
             raise UserError(f"{source}：{field} 第 {i} 条日期无效（格式 YYYY-MM-DD）") from None
         if end < start:
             raise UserError(f"{source}：{field} 第 {i} 条结束日期早于开始日期")
+        if (end - start).days > 366:
+            raise UserError(f"{source}：{field} 第 {i} 条跨度超过一年；一个日历文件只写一年的日期")
         day = start
         while day <= end:
             out.append((day, str(entry.get("name", ""))))
@@ -63,18 +67,13 @@ def _days(entries: Any, field: str, source: str) -> list[tuple[date, str]]:
 def load_file(session: Session, path: Path) -> dict[str, int]:
     """Load a year's holidays and adjusted workdays; replaces what was loaded for that year."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        content = Path(path).read_bytes()
     except OSError as exc:
         raise UserError(f"无法读取日历文件 {path}：{exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"日历文件 {path} 不是 UTF-8 编码；请另存为 UTF-8 后重试") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"日历文件 {path} 不是有效的 YAML：{exc}") from None
-    except ValueError as exc:  # YAML itself reads unquoted dates, and refuses 2027-02-30
-        raise UserError(f"日历文件 {path} 中有无效日期：{exc}（格式 YYYY-MM-DD）") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("year"), int):
+    raw = load_yaml(content, f"日历文件 {path}")
+    year = raw.get("year") if isinstance(raw, dict) else None
+    if not isinstance(year, int) or isinstance(year, bool) or not 1900 <= year <= 2200:
         raise UserError(f"日历文件 {path} 须有 year（年份）、holidays（放假日）、workdays（调休上班日）")
-    year = raw["year"]
     holidays = _days(raw.get("holidays"), "holidays", str(path))
     workdays = _days(raw.get("workdays"), "workdays", str(path))
     stray = sorted({d.isoformat() for d, _ in holidays + workdays if d.year != year})

@@ -59,6 +59,15 @@ def write_links(raw: Raw, rows: list[dict]) -> None:
     raw.insert("tasklink", rows, times=("created_at", "expires_at", "used_at"))
 
 
+def carry_links(raw: Raw, case_id: int, from_round: int, to_round: int) -> int:
+    """Unused task links of `from_round` stay good in `to_round`: a system step (e.g. 逾期) moved the
+    state, but the step they are for still waits for the same people."""
+    if from_round == to_round:
+        return 0
+    return raw.run("UPDATE tasklink SET case_round = ? WHERE case_id = ? AND case_round = ? AND used_at IS NULL "
+                   "AND purpose = 'act'", [to_round, case_id, from_round])
+
+
 @dataclass
 class LinkCheck:
     status: str  # ok | forged | unknown | expired | used | superseded

@@ -28,6 +28,7 @@ from qcflow.core.clock import as_of_moment, local_date, utcnow
 from qcflow.store.db import unit_of_work
 from states.rules import Refused
 from tests.helpers import rendered, REVIEWER, ROOT
+from tests.e2e.formpost import post
 from tests.smtp import SmtpServer, link_in, parts
 
 pytestmark = pytest.mark.db
@@ -161,10 +162,10 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
     assert snapshot(case_id) == before and outbox_count() == sent
 
     # Asking for materials needs a comment; with one, the applicant is sent back to work.
-    refused = httpx.post(link, data={"decision": "request_materials", "comment": " "})
+    refused = post(link, data={"decision": "request_materials", "comment": " "})
     assert refused.status_code == 422 and "要求补充材料须写明补充什么（Y§9）" in refused.text
     assert snapshot(case_id) == before
-    asked = httpx.post(link, data={"decision": "request_materials", "comment": "请补充许可证复印件、申请书和承诺书"})
+    asked = post(link, data={"decision": "request_materials", "comment": "请补充许可证复印件、申请书和承诺书"})
     assert asked.status_code == 200 and "要求补充材料" in asked.text
     assert state_of(case_id) == "materials_requested"
 
@@ -181,7 +182,7 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
     assert sorted(materials) == sorted(SLOTS)
     assert all(materials[s]["content_type"] == "application/pdf" for s in SLOTS)
     if from_links:
-        again = httpx.post(revise_link, data={"decision": "submit", "comment": "材料已补齐"})
+        again = post(revise_link, data={"decision": "submit", "comment": "材料已补齐"})
         assert again.status_code == 200, page_title(again)
     else:
         fire(case_id, "submit", APPLICANT, comment="材料已补齐")
@@ -196,7 +197,7 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
 
     # Picking the expert from the applicant's own hospital is refused and changes nothing at all.
     before, sent, received = snapshot(case_id), outbox_count(), len(mailbox.messages)
-    conflict = httpx.post(link, data={"decision": "accept_materials",
+    conflict = post(link, data={"decision": "accept_materials",
                                       "accept_materials.experts": f"{E1}\n{E2}\n{E3}"})
     assert conflict.status_code == 422 and CONFLICT in conflict.text
     assert "未保存任何更改" in conflict.text
@@ -205,7 +206,7 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
     assert not mails(mailbox, E1, "【专家评审】", 0, timeout=0)
 
     # Three independent experts (one per line, as a browser sends a textarea).
-    chosen = httpx.post(link, data={"decision": "accept_materials",
+    chosen = post(link, data={"decision": "accept_materials",
                                     "accept_materials.experts": f"{E2}\r\n\r\n{E3}\r\n{E4.upper()}\r\n"})
     assert chosen.status_code == 200 and "专家评审" in chosen.text
     state, _, data = snapshot(case_id)
@@ -222,7 +223,7 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
     form = httpx.get(expert_links[E2])
     assert form.status_code == 200 and "提交评审意见" in form.text
     assert 'name="review.score"' in form.text and 'name="review.recommendation"' in form.text
-    voted = httpx.post(expert_links[E2], data={"decision": "review", "review.score": "88",
+    voted = post(expert_links[E2], data={"decision": "review", "review.score": "88",
                                                "review.recommendation": "approve", "comment": "学科基础扎实，同意设置"})
     assert voted.status_code == 200 and "江望舒" in voted.text
     votes = snapshot(case_id)[2]["votes"]
@@ -230,14 +231,14 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
     assert state_of(case_id) == "expert_review"
 
     # A second POST on the used link is refused and the vote stays as it was.
-    twice = httpx.post(expert_links[E2], data={"decision": "review", "review.score": "10",
+    twice = post(expert_links[E2], data={"decision": "review", "review.score": "10",
                                                "review.recommendation": "reject", "comment": "改主意了"})
     assert twice.status_code == 409 and "链接已使用" in twice.text
     assert snapshot(case_id)[2]["votes"] == votes
 
     for expert, score, choice in ((E3, "76", "approve"), (E4, "64", "reject")):
         if from_links:
-            done = httpx.post(expert_links[expert], data={"decision": "review", "review.score": score,
+            done = post(expert_links[expert], data={"decision": "review", "review.score": score,
                                                           "review.recommendation": choice,
                                                           "comment": "评审意见见附件"})
             assert done.status_code == 200, (expert, page_title(done))
@@ -256,7 +257,7 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
     decision_page = httpx.get(decision_link)
     assert decision_page.status_code == 200 and "批准设置" in decision_page.text and "宁致远" in decision_page.text
 
-    approved = httpx.post(decision_link, data={"decision": "approve", "comment": "同意设置"})
+    approved = post(decision_link, data={"decision": "approve", "comment": "同意设置"})
     assert approved.status_code == 200 and "批准设置、设置完成" in approved.text
     assert state_of(case_id) == "established"
 
@@ -367,14 +368,14 @@ def test_the_applicant_can_resubmit_from_the_emailed_link_after_uploading(site):
     case_id, link = _submitted_and_sent_back(mailbox)
     upload_everything(case_id)
     assert httpx.get(link).status_code == 200
-    assert httpx.post(link, data={"decision": "submit"}).status_code == 200
+    assert post(link, data={"decision": "submit"}).status_code == 200
     assert state_of(case_id) == "materials_check"
 
 
 def test_the_applicants_link_resubmits_when_nothing_else_changed(site):
     _, mailbox = site
     case_id, link = _submitted_and_sent_back(mailbox)
-    resubmitted = httpx.post(link, data={"decision": "submit"})
+    resubmitted = post(link, data={"decision": "submit"})
     assert resubmitted.status_code == 200 and state_of(case_id) == "materials_check"
 
 
@@ -382,7 +383,7 @@ def test_every_expert_can_review_from_their_own_link_whoever_votes_first(site):
     _, mailbox = site
     case_id, links = _in_expert_review(mailbox)
     for expert in EXPERTS:
-        answer = httpx.post(links[expert], data={"decision": "review", "review.score": "80",
+        answer = post(links[expert], data={"decision": "review", "review.score": "80",
                                                  "review.recommendation": "approve", "comment": "同意"})
         assert answer.status_code == 200, (expert, page_title(answer))
     assert state_of(case_id) == "commission_decision"
@@ -397,10 +398,10 @@ def test_a_refused_review_says_why_and_keeps_the_experts_link(site):
         ({"review.score": "80", "comment": "同意"}, "请选择评审建议：建议同意设置 或 建议不同意设置（Y§13）"),
         ({"review.score": "80", "review.recommendation": "approve", "comment": ""}, "评审意见不能为空（Y§13）"),
     ):
-        page = httpx.post(links[E3], data={"decision": "review", **form})
+        page = post(links[E3], data={"decision": "review", **form})
         assert page.status_code == 422 and reason in page.text, page_title(page)
         assert snapshot(case_id) == before
-    ok = httpx.post(links[E3], data={"decision": "review", "review.score": "80", "review.recommendation": "approve",
+    ok = post(links[E3], data={"decision": "review", "review.score": "80", "review.recommendation": "approve",
                                      "comment": "同意"})
     assert ok.status_code == 200 and str(person_id(E3)) in snapshot(case_id)[2]["votes"]
 
@@ -411,7 +412,7 @@ def test_a_score_that_is_not_a_number_is_refused_with_the_reason(site, monkeypat
     # races pytest's own ast use in this thread (SystemError: AST constructor recursion depth mismatch).
     monkeypatch.setattr(logging.getLogger("uvicorn.error"), "disabled", True)
     case_id, links = _in_expert_review(mailbox)
-    page = httpx.post(links[E2], data={"decision": "review", "review.score": "abc",
+    page = post(links[E2], data={"decision": "review", "review.score": "abc",
                                        "review.recommendation": "approve", "comment": "同意"})
     assert page.status_code == 422 and "评分须为 0 到 100 的整数" in page.text
     assert "votes" not in snapshot(case_id)[2]
@@ -502,11 +503,11 @@ def test_a_used_link_is_not_reused_for_the_next_step(site):
     fire(case_id, "submit", APPLICANT)
     deliver()
     first = link_in(mails(mailbox, REVIEWER, "【待审核】")[0])
-    accepted = httpx.post(first, data={"decision": "accept_materials", "accept_materials.experts": "\n".join(EXPERTS)})
+    accepted = post(first, data={"decision": "accept_materials", "accept_materials.experts": "\n".join(EXPERTS)})
     assert accepted.status_code == 200
     reviews(case_id, *EXPERTS)
     assert state_of(case_id) == "commission_decision"
-    assert httpx.post(first, data={"decision": "approve"}).status_code == 409
+    assert post(first, data={"decision": "approve"}).status_code == 409
     assert state_of(case_id) == "commission_decision"
     with unit_of_work() as s:
         assert s.exec(select(TaskLink).where(TaskLink.case_id == case_id, TaskLink.used_at.is_not(None))).all()

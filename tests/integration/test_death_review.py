@@ -121,8 +121,42 @@ def test_an_autopsy_report_opens_a_second_discussion_due_a_week_later(case_id):
         rows = {d.step: d for d in s.exec(select(Deadline).where(Deadline.case_id == case_id)).all()}
     assert to_local(rows["rediscussion"].due_at).date().isoformat() == "2026-11-27"
     assert rows["rediscussion"].closed_at is None
-    assert "记录缺少" in refused(case_id, "record_rediscussion", DIRECTOR, changes={"rediscussion": {"date": "x"}})
+    assert "记录缺少" in refused(case_id, "record_rediscussion", DIRECTOR, changes={"rediscussion": {"date": "2026-11-25"}})
     step(case_id, "record_rediscussion", DIRECTOR, changes={"rediscussion": {**DISCUSSION, "date": "2026-11-25"}})
     with unit_of_work() as s:
         row = s.exec(select(Deadline).where(Deadline.case_id == case_id, Deadline.step == "rediscussion")).one()
     assert row.closed_at is not None
+
+
+def test_no_clear_patient_identity_is_stored_through_the_form_or_a_step_and_the_title_has_no_record_number(demo):
+    """Y§22: `case new` and a step's changes store the same keyed hash as the import, never the name or ID."""
+    from qcflow.services.deaths_import import report_one
+    from sqlalchemy import text
+
+    identity = {"patient_name": "测试患者乙", "id_number": "999999198001010022"}
+    with unit_of_work() as s:
+        case = engine.create_case(s, "death_review", COMMISSION,
+                                  {**DEATH, "patient_key": "", "title": "死亡病例 QCH1 BA-0001", **identity})
+        engine.fire_as_system(s, case, "screen")
+        case_id = case.id
+    try:  # a step's changes are pseudonymized first; the step may then refuse the field (nothing stored)
+        step(case_id, "assign", COMMISSION, changes={"center": "CARD", "reviewers": [DIRECTOR], "姓名": "测试患者丙"})
+    except Refused:
+        pass
+    report_one(None, {"record_no": "BA-0002", "died_on": "2026-11-06", "患者姓名": "测试患者乙",
+                      "身份证号": "999999198001010022"}, "QCH1", COMMISSION)
+    with unit_of_work() as s:
+        stored = s.get(Case, case_id)
+        imported = s.exec(select(Case).where(Case.id != case_id, Case.kind == "death_review")).one()
+        raw = " ".join(str(r) for r in s.execute(text("SELECT title, data FROM qc_case")).all())
+    assert stored.data["patient_key"] == imported.data["patient_key"] != ""  # the same patient, the same key
+    assert not {"patient_name", "id_number", "姓名"} & set(stored.data)
+    assert "测试患者" not in raw and "999999198001010022" not in raw
+    assert stored.title == "死亡病例 QCH1 2026-11-05" and "BA-0001" not in stored.title
+
+
+def test_a_patient_key_typed_by_hand_is_refused(demo):
+    with unit_of_work() as s:
+        with pytest.raises(Refused) as err:
+            engine.create_case(s, "death_review", COMMISSION, {**DEATH, "patient_key": "测试患者丁"})
+    assert "Y§22" in str(err.value) and "patient_key" in str(err.value)

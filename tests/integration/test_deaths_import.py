@@ -17,7 +17,8 @@ from sqlmodel import Session, SQLModel, select
 from models import Case, CaseEvent, Center, LowRiskGroup, Person
 from qcflow.core.clock import utcnow
 from qcflow.store.db import unit_of_work
-from qcflow.services.deaths_import import ImportReport, import_file, load_low_risk_groups, patient_secret
+from qcflow.services.deaths_import import (ImportReport, PartialImport, import_file, load_low_risk_groups,
+                                          patient_secret)
 from qcflow.core.errors import UserError
 from qcflow.core.runtime import get_settings
 from states.death_intake import pseudonymize
@@ -109,7 +110,7 @@ def test_the_sample_file_reports_exactly_what_happened(ready):
     with Session(ready) as s:
         secretary = s.exec(select(Person).where(Person.email == SECRETARY)).one()
     assert {(c.state, c.center_id, c.created_by_id, c.version) for c in stored} == {("screened", None, secretary.id, 2)}
-    assert all(c.title == f"死亡病例 QCH1 {c.data['record_no']}" for c in stored)
+    assert all(c.title == f"死亡病例 QCH1 {c.data['died_on']}" and c.data["record_no"] not in c.title for c in stored)
     refused = {"2026009001", "2026009002", "2026009003", "2026009004", "2026009005", "2026009007", "2026009008"}
     assert not refused & {c.data["record_no"] for c in stored}  # a refused row writes nothing
 
@@ -416,8 +417,11 @@ def test_a_crash_mid_file_leaves_whole_batches_and_a_rerun_completes(ready):
                 raise RuntimeError("simulated crash")
             super().commit()
 
-    with pytest.raises(RuntimeError, match="simulated crash"):
+    with pytest.raises(PartialImport) as stopped:
         import_file(lambda: Crashing(ready), SAMPLE, "QCH1", SECRETARY, batch_size=100, today=TODAY)
+    assert isinstance(stopped.value.__cause__, RuntimeError)
+    assert (stopped.value.imported_rows, stopped.value.created, stopped.value.from_row) == (100, 98, 102)
+    assert str(stopped.value).startswith("已导入 100 行（新建病例 98 例），第 102 行起未导入：RuntimeError: simulated crash")
     first_batch = cases(ready)
     assert len(first_batch) == 98  # rows 2–101 of the file: 100 rows read, 2 refused (rows 32 and 92)
     assert count(ready, CaseEvent) == 2 * 98
@@ -475,3 +479,51 @@ def test_a_hospital_may_not_import_another_hospitals_deaths_on_any_path(ready, t
         run(ready, SAMPLE, hospital="QCH2")
     assert "Y§22" in str(refused.value) and "只能导入本单位" in str(refused.value)
     assert len(cases(ready)) == before
+
+
+# --- a file that breaks midway (issue 12: "refused" after committing 1,000 cases) --------------------
+
+def _rows(n: int) -> list[str]:
+    return [f"{2026100000 + i},测试患者,999999197001010011,2026-10-01,2026-10-05,心内科,心梗,FR29,否,," for i in range(n)]
+
+
+def test_a_csv_that_breaks_at_row_1502_writes_nothing_and_says_where(ready, tmp_path):
+    from tests.fuzz.support import dump
+
+    lines = [HEADER, *_rows(1600)]
+    lines[1501] = lines[1501].replace("心梗", "心" * 200_000)  # row 1,502: a field past the CSV reader's limit
+    path = write(tmp_path, "broken.csv", lines)
+    before = dump(ready)
+    with pytest.raises(UserError) as err:
+        run(ready, path)
+    assert not isinstance(err.value, PartialImport)
+    assert "第 1502 行不是有效的 CSV" in str(err.value) and "整个文件未导入" in str(err.value)
+    assert dump(ready) == before
+
+
+def test_the_cli_says_how_far_an_import_got_and_exits_4(ready, tmp_path, capsys, monkeypatch):
+    from qcflow.cli import main
+    from qcflow.services import deaths_import
+
+    path = write(tmp_path, "deaths.csv", [HEADER, *_rows(2500)])
+    real = deaths_import._BatchWriter.write
+    calls = {"n": 0}
+
+    def failing(self, pending, report):  # the database goes away during the second batch
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ConnectionError("database gone")
+        real(self, pending, report)
+
+    monkeypatch.setattr(deaths_import._BatchWriter, "write", failing)
+    capsys.readouterr()
+    assert main(["deaths", "import", str(path), "--hospital", "QCH1", "--as", REVIEWER]) == 4
+    err = capsys.readouterr().err
+    assert "已导入 1000 行（新建病例 1000 例），第 1002 行起未导入：ConnectionError: database gone" in err
+    assert len(cases(ready)) == 1000
+
+    monkeypatch.setattr(deaths_import._BatchWriter, "write", real)
+    assert main(["--json", "deaths", "import", str(path), "--hospital", "QCH1", "--as", REVIEWER]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["created"], out["duplicates"]) == (1500, 1000)
+    assert len(cases(ready)) == 2500

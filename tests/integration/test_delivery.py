@@ -39,13 +39,16 @@ class Recorder:
         self.lock = threading.Lock()
         self.messages: list[dict] = []
         self.connections = 0  # TCP connections accepted (see CountingController)
-        self.refuse: set[str] = set()
+        self.refuse: set[str] = set()  # a transient refusal (4xx) for these recipients
+        self.reject: set[str] = set()  # a permanent refusal (5xx) for these
         self.shut_down_on: set[str] = set()  # answer 421 (closing the connection) for these recipients
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.shut_down_on:
             return "421 4.3.2 Service shutting down"
         if address.lower() in self.refuse:
+            return "450 4.2.1 Mailbox busy, try again later"
+        if address.lower() in self.reject:
             return "550 5.1.1 Mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -216,7 +219,7 @@ def test_a_refused_recipient_is_retried_later_with_backoff(smtp_server, monkeypa
     rows = _rows()
     refused = rows[REVIEWER2]
     assert refused.status == "pending" and refused.attempts == 1
-    assert "550" in refused.last_error
+    assert "450" in refused.last_error
     assert refused.next_attempt_at == now + timedelta(seconds=60)
     assert refused.lease_until is None and refused.sent_at is None
     assert all(rows[a].status == "sent" for a in COMMISSION_REVIEWERS - {REVIEWER2})
@@ -233,25 +236,33 @@ def test_a_refused_recipient_is_retried_later_with_backoff(smtp_server, monkeypa
     assert row.status == "sent" and row.attempts == 2
 
 
-def test_server_down_records_an_attempt_on_every_row(smtp_server, monkeypatch):
+def test_server_down_costs_no_attempt_and_the_whole_queue_backs_off(smtp_server, monkeypatch):
+    from notifications.queue_state import current
+    from qcflow.store.db import get_engine
+
     _set(monkeypatch, smtp_port=_free_port(), outbox_backoff_seconds=60)  # nobody listens there
     _submitted_document()
     now = utcnow()
 
     report = _deliver(now=now)
 
-    assert (report.sent, report.retried, report.gave_up) == (0, 3, 0)
-    assert report.errors and "连接" in report.errors[0]
+    assert (report.sent, report.retried, report.gave_up, report.released) == (0, 0, 0, 3)
+    assert report.errors and "连接" in report.errors[0] and "不计" in report.errors[0]
+    assert report.held_until == now + timedelta(seconds=60) and "连接邮件服务器" in report.outage
     for row in _rows().values():
-        assert row.status == "pending" and row.attempts == 1 and row.last_error
-        assert row.next_attempt_at == now + timedelta(seconds=60)
+        assert row.status == "pending" and row.attempts == 0 and "连接邮件服务器" in row.last_error
+        assert row.next_attempt_at == now  # the row itself is due: the queue waits, not the row
         assert row.lease_until is None
+    state = current(get_engine())
+    assert state["failing_since"] == now and state["failures"] == 1
+    assert state["retry_at"] == now + timedelta(seconds=60)
     again = _deliver(now=now + timedelta(seconds=1))
-    assert (again.sent, again.retried) == (0, 0)  # backoff respected
+    assert (again.sent, again.retried, again.released) == (0, 0, 0)  # backoff respected: nothing claimed
+    assert again.held_until == now + timedelta(seconds=60)
     assert smtp_server.messages == []
 
 
-def test_after_max_attempts_a_row_is_given_up(smtp_server, monkeypatch):
+def test_after_max_attempts_a_transient_refusal_is_given_up(smtp_server, monkeypatch):
     _set(monkeypatch, outbox_max_attempts=3, outbox_backoff_seconds=60)
     _submitted_document()
     smtp_server.refuse = {REVIEWER}
@@ -269,7 +280,8 @@ def test_after_max_attempts_a_row_is_given_up(smtp_server, monkeypatch):
     assert any(REVIEWER in e for e in third.errors)
     assert third.summary() == "已发送 0 封，稍后重试 0 封，放弃 1 封"
     row = _rows()[REVIEWER]
-    assert row.status == "failed" and row.attempts == 3 and "550" in row.last_error and row.lease_until is None
+    assert row.status == "failed" and row.attempts == 3 and "450" in row.last_error and row.lease_until is None
+    assert row.failed_at == t0 + timedelta(seconds=180)
 
     smtp_server.refuse = set()
     never = _deliver(now=t0 + timedelta(days=30))
@@ -279,12 +291,15 @@ def test_after_max_attempts_a_row_is_given_up(smtp_server, monkeypatch):
 
 def test_logs_in_when_a_user_is_configured(smtp_server, credentials, monkeypatch):
     _submitted_document()
-    _set(monkeypatch, smtp_user="qcflow-sender", smtp_password="wrong")
+    # this test server offers AUTH without TLS: allowed here only because the test says so
+    _set(monkeypatch, smtp_user="qcflow-sender", smtp_password="wrong", smtp_allow_plain_auth="true")
     refused = _deliver()
-    assert (refused.sent, refused.retried) == (0, 3) and smtp_server.messages == []
-    assert all("535" in r.last_error for r in _rows().values())
+    # a refused login is not the messages' fault: no attempt counted, the queue waits
+    assert (refused.sent, refused.retried, refused.released) == (0, 0, 3) and smtp_server.messages == []
+    assert refused.held_until is not None and "535" in refused.outage
+    assert all("535" in r.last_error and r.attempts == 0 for r in _rows().values())
 
-    _set(monkeypatch, smtp_user="qcflow-sender", smtp_password="s3cret-密码")
+    _set(monkeypatch, smtp_user="qcflow-sender", smtp_password="s3cret-密码", smtp_allow_plain_auth="true")
     report = _deliver(now=utcnow() + timedelta(hours=1))
     assert report.sent == 3 and len(smtp_server.messages) == 3
     outcomes = [ok for _, _, ok in credentials.attempts]  # aiosmtplib tries each offered mechanism
@@ -452,7 +467,7 @@ def test_rows_left_when_the_lease_runs_out_go_back_untouched(smtp_server, monkey
     from notifications import delivery
 
     _submitted_document()
-    monkeypatch.setattr(delivery, "_send_margin", lambda settings: delivery._lease_seconds(settings) + 1)
+    monkeypatch.setattr(delivery, "_send_margin", lambda settings, lease: lease + 1)
 
     report = _deliver()
 

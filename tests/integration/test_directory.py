@@ -25,6 +25,8 @@ institutions:
   - code: H1
     name: 测试市第一人民医院
     level: 三级甲等
+    county: 测试市本级
+  - {code: H2, name: 测试市第二人民医院, level: 三级甲等, county: 测试市本级}
 centers:
   - code: CARD
     name: 测试市心血管病医疗质量控制中心
@@ -40,8 +42,33 @@ people:
     birth_date: 1972-04-18
     institution: H1
     roles: [center_director@CARD]
+    department_head: true
+    provincial_society_member: true
+    title: 主任医师
+  - email: deputy1@card.test.example
+    name: 甲副主任
+    title: 主任医师
+    birth_date: 1970-03-01
+    institution: H2
+    roles: [center_deputy@CARD]
+    department_head: true
+    provincial_society_member: true
+  - email: deputy2@card.test.example
+    name: 乙副主任
+    title: 主任医师
+    birth_date: 1971-03-01
+    institution: H2
+    roles: [center_deputy@CARD]
+    department_head: true
+    provincial_society_member: true
+  - email: secretary@card.test.example
+    name: 丙秘书
+    title: 副主任医师
+    birth_date: 1985-03-01
+    institution: H1
+    roles: [center_secretary@CARD]
 """
-REVIEWER_LINE, DIRECTOR_LINE, CENTER_LINE = 15, 18, 9
+REVIEWER_LINE, DIRECTOR_LINE, CENTER_LINE = 17, 20, 11
 
 
 def _load(path: Path) -> directory.LoadReport:
@@ -97,7 +124,7 @@ def test_loading_the_demo_directory_creates_every_entry(engine):
         secretary = s.exec(select(Person).where(Person.email == "secretary@card.qingchuan.example")).one()
     assert (commission.name, commission.organ_code) == ("青川市卫生健康委员会", "青卫质控")
     assert (card.category, card.status, host.code) == ("临床", "active", "QCH1")
-    assert (secretary.name, secretary.title, str(secretary.birth_date)) == ("林小禾", "主治医师", "1990-09-02")
+    assert (secretary.name, secretary.title, str(secretary.birth_date)) == ("林小禾", "副主任医师", "1986-09-02")
     assert _roles_of("head@wjw.qingchuan.example") == {("section_head", None), ("commission_reviewer", None)}
     assert _roles_of("secretary@nurs.qingchuan.example") == {("center_secretary", "NURS")}
 
@@ -115,9 +142,9 @@ def test_changing_one_title_updates_exactly_that_person(engine, tmp_path):
     _load(DEMO_DIRECTORY)
     before = _snapshot()
     text = DEMO_DIRECTORY.read_text(encoding="utf-8")
-    entry = "name: 林小禾\n    title: 主治医师"
+    entry = "name: 林小禾\n    title: 副主任医师"
     assert text.count(entry) == 1
-    report = _load(_write(tmp_path, text.replace(entry, "name: 林小禾\n    title: 副主任医师")))
+    report = _load(_write(tmp_path, text.replace(entry, "name: 林小禾\n    title: 主任医师")))
     assert report.changed is True
     assert report.updated == {"people": 1}
     assert not any(report.created.values())
@@ -126,8 +153,8 @@ def test_changing_one_title_updates_exactly_that_person(engine, tmp_path):
     assert len(changed) == 1
     old, new = changed[0]
     assert new["email"] == "secretary@card.qingchuan.example"
-    assert (old["title"], new["title"]) == ("主治医师", "副主任医师")
-    assert {**old, "title": "副主任医师"} == new
+    assert (old["title"], new["title"]) == ("副主任医师", "主任医师")
+    assert {**old, "title": "主任医师"} == new
     assert {k: v for k, v in after.items() if k != "Person"} == {k: v for k, v in before.items() if k != "Person"}
 
 
@@ -155,16 +182,22 @@ def test_removing_a_role_from_a_person_removes_it_on_reload(engine, tmp_path):
 
 def test_moving_a_role_to_another_center_replaces_it(engine, tmp_path):
     _load(DEMO_DIRECTORY)
-    text = DEMO_DIRECTORY.read_text(encoding="utf-8").replace(
-        "roles: [center_deputy@CARD]", "roles: [center_deputy@NURS, center_member@CARD]")
+    # 方建国 moves from CARD to NURS (keeping a seat in CARD), 黎晚晴 the other way: both rosters stay within Y§10
+    text = DEMO_DIRECTORY.read_text(encoding="utf-8")
+    fang = "name: 方建国\n    title: 主任医师\n    birth_date: 1970-01-30\n    institution: QCH2\n    roles: [center_deputy@CARD]"
+    li = "name: 黎晚晴\n    title: 主任护师\n    birth_date: 1973-02-27\n    institution: QCH1\n    roles: [center_deputy@NURS]"
+    assert text.count(fang) == 1 and text.count(li) == 1
+    text = (text.replace(fang, fang.replace("[center_deputy@CARD]", "[center_deputy@NURS, center_member@CARD]"))
+                .replace(li, li.replace("[center_deputy@NURS]", "[center_deputy@CARD]")))
     report = _load(_write(tmp_path, text))
     assert _roles_of("deputy@card.qingchuan.example") == {("center_deputy", "NURS"), ("center_member", "CARD")}
-    assert report.created == {"roles": 2} and report.updated == {"roles": 1}
+    assert _roles_of("deputy@nurs.qingchuan.example") == {("center_deputy", "CARD")}
+    assert report.created == {"roles": 3} and report.updated == {"roles": 2}
 
 
 def test_the_small_base_file_is_valid(engine, tmp_path):
     report = _load(_write(tmp_path, BASE))
-    assert report.created == {"commission": 1, "institutions": 1, "centers": 1, "people": 2, "roles": 2}
+    assert report.created == {"commission": 1, "institutions": 2, "centers": 1, "people": 5, "roles": 5}
 
 
 def _replace_line(text: str, line_no: int, new: str) -> str:
@@ -175,33 +208,33 @@ def _replace_line(text: str, line_no: int, new: str) -> str:
 
 # (id, line to change, its new content, words one problem must contain[, how many problems in all])
 INVALID = [
-    ("bad email", 18, "  - email: director-at-card.test.example",
+    ("bad email", 20, "  - email: director-at-card.test.example",
      [f"第 {DIRECTOR_LINE} 行", "director-at-card.test.example", "不是有效的邮箱地址"]),
-    ("unknown institution of a person", 21, "    institution: H9",
+    ("unknown institution of a person", 23, "    institution: H9",
      [f"第 {DIRECTOR_LINE} 行", "director@card.test.example", "所在单位“H9”不在 institutions 中"]),
-    ("unknown host of a center", 13, "    host: H9",
+    ("unknown host of a center", 15, "    host: H9",
      [f"第 {CENTER_LINE} 行", "CARD", "挂靠单位“H9”不在 institutions 中"]),
-    ("bad role name", 17, "    roles: [commission_reviewr]",
+    ("bad role name", 19, "    roles: [commission_reviewr]",
      [f"第 {REVIEWER_LINE} 行", "reviewer@wjw.test.example", "角色“commission_reviewr”无效"]),
-    ("center role without @CENTER", 22, "    roles: [center_director]",
+    ("center role without @CENTER", 24, "    roles: [center_director]",
      [f"第 {DIRECTOR_LINE} 行", "director@card.test.example", "center_director@中心代码"]),
-    ("center role of an unknown center", 22, "    roles: [center_director@NURS]",
+    ("center role of an unknown center", 24, "    roles: [center_director@NURS]",
      [f"第 {DIRECTOR_LINE} 行", "director@card.test.example", "当前：“NURS”"]),
-    ("commission role with a center", 17, "    roles: [commission_reviewer@CARD]",
+    ("commission role with a center", 19, "    roles: [commission_reviewer@CARD]",
      [f"第 {REVIEWER_LINE} 行", "reviewer@wjw.test.example", "属于卫健委，不应带中心代码"]),
-    ("duplicate email", 18, "  - email: Reviewer@wjw.test.example",
+    ("duplicate email", 20, "  - email: Reviewer@wjw.test.example",
      [f"第 {DIRECTOR_LINE} 行", "reviewer@wjw.test.example", "重复"]),
-    ("bad date", 20, "    birth_date: 18.04.1972",
+    ("bad date", 22, "    birth_date: 18.04.1972",
      [f"第 {DIRECTOR_LINE} 行", "director@card.test.example", "birth_date", "不是有效日期"]),
     # only the center is at fault: people assigned to it are not flagged as well
-    ("bad center category", 12, "    category: 科研",
+    ("bad center category", 14, "    category: 科研",
      [f"第 {CENTER_LINE} 行", "CARD", "category", "类别应为"]),
-    ("misspelt key", 20, "    birth_dat: 1972-04-18",
+    ("misspelt key", 22, "    birth_dat: 1972-04-18",
      [f"第 {DIRECTOR_LINE} 行", "director@card.test.example", "birth_dat", "未知字段"]),
-    ("missing name", 16, "    title: 科员",
+    ("missing name", 18, "    title: 科员",
      [f"第 {REVIEWER_LINE} 行", "reviewer@wjw.test.example", "name：缺少此项"]),
-    ("YAML syntax error", 17, "    roles: [commission_reviewer",
-     [f"第 {DIRECTOR_LINE} 行", "YAML 格式错误"]),
+    ("YAML syntax error", 19, "    roles: [commission_reviewer",
+     [f"第 {DIRECTOR_LINE} 行", "YAML"]),
 ]
 
 
@@ -228,9 +261,9 @@ def test_an_invalid_file_names_line_and_entry_and_writes_nothing(engine, tmp_pat
 
 
 def test_every_fault_in_a_file_is_listed_at_once(engine, tmp_path):
-    text = _replace_line(BASE, 13, "    host: H9")
-    text = _replace_line(text, 17, "    roles: [nobody]")
-    text = _replace_line(text, 21, "    institution: H9")
+    text = _replace_line(BASE, 15, "    host: H9")
+    text = _replace_line(text, 19, "    roles: [nobody]")
+    text = _replace_line(text, 23, "    institution: H9")
     with pytest.raises(DirectoryError) as err:
         _load(_write(tmp_path, text))
     problems = err.value.problems
@@ -242,8 +275,8 @@ def test_every_fault_in_a_file_is_listed_at_once(engine, tmp_path):
 
 
 def test_a_later_fault_names_its_own_line_when_an_earlier_entry_is_invalid(engine, tmp_path):
-    text = _replace_line(BASE, 15, "  - email: reviewer-at-wjw")  # entry 1 fails validation
-    text = _replace_line(text, 21, "    institution: H9")  # entry 2 fails the cross-check
+    text = _replace_line(BASE, 17, "  - email: reviewer-at-wjw")  # entry 1 fails validation
+    text = _replace_line(text, 23, "    institution: H9")  # entry 2 fails the cross-check
     with pytest.raises(DirectoryError) as err:
         _load(_write(tmp_path, text))
     institution_problems = [p for p in err.value.problems if "所在单位“H9”" in p]
@@ -253,10 +286,10 @@ def test_a_later_fault_names_its_own_line_when_an_earlier_entry_is_invalid(engin
 
 @pytest.mark.parametrize("bad", ["1972-02-30", "1972-13-01"])
 def test_an_impossible_calendar_date_is_a_directory_error_with_its_line(engine, tmp_path, bad):
-    text = _replace_line(BASE, 20, f"    birth_date: {bad}")
+    text = _replace_line(BASE, 22, f"    birth_date: {bad}")
     with pytest.raises(DirectoryError) as err:
         _load(_write(tmp_path, text))
-    assert any(f"第 {DIRECTOR_LINE} 行" in p or "第 20 行" in p for p in err.value.problems)
+    assert any(f"第 {DIRECTOR_LINE} 行" in p or "第 22 行" in p for p in err.value.problems)
     assert _counts() == {m.__name__: 0 for m in MODELS}
 
 

@@ -20,6 +20,7 @@ from tests.smtp import SmtpServer, parts
 pytestmark = pytest.mark.db
 
 DEPUTY = "deputy@card.qingchuan.example"
+NURS_DIRECTOR = "director@nurs.qingchuan.example"
 CARD_NAME = "青川市心血管病医疗质量控制中心"
 NURS_NAME = "青川市护理质量控制中心"
 
@@ -135,10 +136,10 @@ EXPECTED_KEYS = ["meeting:CARD:member_meeting:2026H2", "meeting:CARD:training:20
 
 def test_on_10_december_both_centers_are_reminded_once_through_smtp(smtp):
     assert remind("2026-12-10") == EXPECTED_KEYS
-    # CARD: director and secretary, NURS: its secretary (it has no director); two obligations each.
-    messages = delivered(smtp, 6)
+    # Each center's director and secretary; two obligations each.
+    messages = delivered(smtp, 8)
     assert sorted(m["To"].addresses[0].addr_spec for m in messages) == sorted(
-        [DIRECTOR, DIRECTOR, SECRETARY, SECRETARY, OTHER_SECRETARY, OTHER_SECRETARY])
+        [DIRECTOR, DIRECTOR, SECRETARY, SECRETARY, NURS_DIRECTOR, NURS_DIRECTOR, OTHER_SECRETARY, OTHER_SECRETARY])
     to_card = smtp.to(SECRETARY, "成员工作会议")
     assert len(to_card) == 1 and CARD_NAME in to_card[0]["Subject"] and "【会议提醒】" in to_card[0]["Subject"]
     text, html = parts(to_card[0])
@@ -147,7 +148,7 @@ def test_on_10_december_both_centers_are_reminded_once_through_smtp(smtp):
     assert len(smtp.to(OTHER_SECRETARY, "2026年培训")) == 1
 
     assert remind("2026-12-10") == [] and remind("2026-12-31") == []  # a rerun, and a later run, send nothing
-    assert deliver().sent == 0 and len(smtp.messages) == 6
+    assert deliver().sent == 0 and len(smtp.messages) == 8
     with unit_of_work() as s:
         assert sorted(s.exec(select(Dispatch.key)).all()) == EXPECTED_KEYS
 
@@ -185,7 +186,7 @@ def test_reminders_carry_no_case_details_and_name_their_recipient(demo):
     remind("2026-06-15")
     with unit_of_work() as s:
         rows = rendered(s, s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
-    assert [r.to_addr for r in rows] == [DIRECTOR, SECRETARY, OTHER_SECRETARY]
+    assert [r.to_addr for r in rows] == [DIRECTOR, SECRETARY, NURS_DIRECTOR, OTHER_SECRETARY]
     assert all(r.case_id is None and r.attachments == [] for r in rows)
     assert rows[0].text_body.startswith("陆一鸣，您好") and "2026年6月30日" in rows[0].text_body
 
@@ -200,8 +201,8 @@ def calendar_of(message) -> tuple:
 def test_the_dispatch_invitation_arrives_with_a_calendar_file_once_a_month(smtp):
     assert invite("2026-09-15") == ["dispatch:CARD:2026-10", "dispatch:NURS:2026-10"]
     messages = delivered(smtp, 2)
-    # CARD's director; NURS has no director, so its secretary.
-    assert sorted(m["To"].addresses[0].addr_spec for m in messages) == sorted([DIRECTOR, OTHER_SECRETARY])
+    # Each center's director.
+    assert sorted(m["To"].addresses[0].addr_spec for m in messages) == sorted([DIRECTOR, NURS_DIRECTOR])
     [mail] = smtp.to(DIRECTOR)
     assert "【会议邀请】" in mail["Subject"] and "2026年10月" in mail["Subject"]
     text, _ = parts(mail)
@@ -254,10 +255,10 @@ def test_the_flows_remind_and_invite_through_smtp_and_a_rerun_sends_nothing(harn
     from flows.dispatch_meeting import dispatch_meeting_invite
 
     first = check_meetings(as_of="2026-12-10")
-    assert first["reminded"] == EXPECTED_KEYS and first["mail"]["sent"] == 6
+    assert first["reminded"] == EXPECTED_KEYS and first["mail"]["sent"] == 8
     invited = dispatch_meeting_invite(as_of="2026-12-10")
     assert invited["invited"] == ["dispatch:CARD:2027-01", "dispatch:NURS:2027-01"] and invited["mail"]["sent"] == 2
-    assert len(smtp.messages) == 8
+    assert len(smtp.messages) == 10
     assert check_meetings(as_of="2026-12-11")["mail"]["sent"] == 0
     assert dispatch_meeting_invite(as_of="2026-12-11")["invited"] == []
-    assert len(smtp.messages) == 8
+    assert len(smtp.messages) == 10

@@ -48,11 +48,11 @@ def test_sweep_flow_reminds_through_smtp_and_a_rerun_sends_nothing(harness, demo
         with unit_of_work() as s:
             case_id = new_document(s)
         fire(case_id, "submit", SECRETARY)
-        first = sweep_deadlines(as_of="2030-01-10")  # long past the review deadline
+        first = sweep_deadlines(as_of="2030-01-10", force=True)  # a future day, acted on: long past the deadline
         assert first["reminded"] == 1 and first["escalated"] == 1
         received = len(smtp.messages)
         subjects = [m["Subject"] for m in smtp.messages]
         assert any("【逾期督办】" in s for s in subjects) and any("【办理提醒】" in s for s in subjects)
-        second = sweep_deadlines(as_of="2030-01-11")
+        second = sweep_deadlines(as_of="2030-01-11", force=True)
         assert second["reminded"] == 0 and second["escalated"] == 0
         assert second["mail"]["sent"] == 0 and len(smtp.messages) == received

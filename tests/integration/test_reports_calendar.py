@@ -5,8 +5,8 @@ open-reports flow run for real on Prefect's test harness.
 The clock is set by hand: reports open 2026-06-01 and are due Tue 2026-06-30. The ladder
 (periodic_report) reminds 7 and 1 working days before and on the day, and escalates 3 working
 days after: Thu 06-18 (06-19..21 are the Dragon Boat holiday), Mon 06-29, Tue 06-30, Fri 07-03.
-The demo directory has two active centers: CARD (director and secretary) and NURS (a secretary
-only); three people hold commission_reviewer (two reviewers and the section head).
+The demo directory has two active centers, CARD and NURS, each with a director and a secretary;
+three people hold commission_reviewer (two reviewers and the section head).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.db
 CARD_DIRECTOR = "director@card.qingchuan.example"
 CARD_SECRETARY = SECRETARY
 NURS_SECRETARY = "secretary@nurs.qingchuan.example"
-CENTER_PEOPLE = {"CARD": {CARD_DIRECTOR, CARD_SECRETARY}, "NURS": {NURS_SECRETARY}}
+CENTER_PEOPLE = {"CARD": {CARD_DIRECTOR, CARD_SECRETARY}, "NURS": {"director@nurs.qingchuan.example", NURS_SECRETARY}}
 EVERY_CENTER_PERSON = CENTER_PEOPLE["CARD"] | CENTER_PEOPLE["NURS"]
 COMMISSION_REVIEWERS = {REVIEWER, REVIEWER2, SECTION_HEAD}
 CARD_TITLE = "青川市心血管病医疗质量控制中心2026年上半年工作总结"
@@ -155,7 +155,7 @@ def test_open_reports_opens_one_case_per_active_center_with_its_deadline_and_mai
         assert to_local(row.due_at).replace(tzinfo=None) == datetime(2026, 6, 30, 23, 59, 59)
         assert to_local(row.opened_at) == at("2026-06-01")
     mails = outbox("【待提交】")
-    assert len(outbox()) == len(mails) == 3
+    assert len(outbox()) == len(mails) == 4
     for code, case in cases.items():
         to_center = [m for m in mails if m.case_id == case.id]
         assert {m.to_addr for m in to_center} == CENTER_PEOPLE[code]
@@ -589,22 +589,22 @@ def test_the_open_reports_flow_opens_the_reports_and_the_mail_reaches_smtp(harne
     result = open_reports_flow(kind="half_year", as_of="2026-06-01")
     assert result["period"] == "2026H1" and result["due"] == "2026-06-30"
     assert result["opened"] == ["CARD", "NURS"] and result["already_open"] == []
-    assert result["mail"]["sent"] == 3 and result["mail"]["errors"] == []
+    assert result["mail"]["sent"] == 4 and result["mail"]["errors"] == []
     assert addresses(smtp.messages) == sorted(EVERY_CENTER_PERSON)
     assert {m["Subject"] for m in smtp.messages} == {f"【待提交】{CARD_TITLE}（截止 2026年06月30日）",
                                                      f"【待提交】{NURS_TITLE}（截止 2026年06月30日）"}
 
     # an admin re-runs it by hand (`qcflow flows run open-half-year-reports --param as_of=...`): nothing new
-    again = run_flow("open-half-year-reports", {"as_of": "2026-06-02"})
+    again = run_flow("open-half-year-reports", {"as_of": "2026-06-02"}, local=True)
     assert again["opened"] == [] and again["already_open"] == ["CARD", "NURS"] and again["mail"]["sent"] == 0
-    assert len(smtp.messages) == 3
+    assert len(smtp.messages) == 4
 
     # and sweeps as of the Monday after a week of downtime: one reminder and one escalation per report
-    swept = run_flow("sweep-deadlines", {"as_of": "2026-07-06"})
+    swept = run_flow("sweep-deadlines", {"as_of": "2026-07-06"}, local=True)
     assert (swept["reminded"], swept["escalated"], swept["overdue"]) == (2, 2, 2)
-    assert swept["mail"]["sent"] == 3 + 6
-    late = smtp.messages[3:]
+    assert swept["mail"]["sent"] == 4 + 6
+    late = smtp.messages[4:]
     assert addresses([m for m in late if "【办理提醒】" in m["Subject"]]) == sorted(EVERY_CENTER_PERSON)
     assert addresses([m for m in late if "【逾期督办】" in m["Subject"]]) == sorted(list(COMMISSION_REVIEWERS) * 2)
-    assert run_flow("sweep-deadlines", {"as_of": "2026-07-07"})["mail"]["sent"] == 0
-    assert len(smtp.messages) == 12
+    assert run_flow("sweep-deadlines", {"as_of": "2026-07-07"}, local=True)["mail"]["sent"] == 0
+    assert len(smtp.messages) == 14

@@ -146,7 +146,7 @@ def facts(**overrides) -> dict:
     """What application_facts hands over for an eligible application with a valid roster."""
     base = {
         "today": TODAY,
-        "appointment_date": APPOINTED,
+        "director": {"name": "严可钦", "terms": []},
         "roster_problems": [],
         "roster": ROSTER,
         "applicant": Applicant("QCH2", "三级甲等", "", ()),
@@ -392,14 +392,77 @@ def test_submit_is_refused_listing_every_eligibility_and_roster_violation_from_t
     assert "Y§8" in str(refused.value) and "Y§10" in str(refused.value)
 
 
-def test_the_roster_is_checked_on_the_appointment_date_not_today():
-    # The director turns 61 between today and the appointment date (Y§11: at most 60 on appointment).
-    old = replace(ROSTER.members[0], birth_date=date(1965, 5, 15))
-    roster = replace(ROSTER, members=(old,) + ROSTER.members[1:])
+def _turning_61_on(day: date) -> Roster:
+    old = replace(ROSTER.members[0], birth_date=date(day.year - 61, day.month, day.day))
+    return replace(ROSTER, members=(old,) + ROSTER.members[1:])
+
+
+def test_at_submission_the_roster_is_judged_as_if_appointed_today():
+    roster = _turning_61_on(TODAY)
     reasons = WORKFLOW.check(case_in("draft", facts_=facts(roster=roster)), APPLICANT, Attempt("submit"))
-    assert reasons == [Reason("Y§11", "主任 严可钦（1965-05-15 出生）在任命日 2026-06-01 年龄 61 岁零 17 天，超过 60 岁上限")]
-    earlier = facts(roster=roster, appointment_date=date(2026, 5, 14))
-    assert WORKFLOW.check(case_in("draft", facts_=earlier), APPLICANT, Attempt("submit")) == []
+    assert reasons == [Reason("Y§11", "主任 严可钦（1965-05-01 出生）在任命日 2026-05-01 年龄 61 岁，超过 60 岁上限")]
+
+
+@pytest.mark.parametrize("key", ["appointment_date", "appointed_on"])
+@pytest.mark.parametrize("how", ["create", "edit", "submit", "stored"])
+def test_an_applicant_may_not_set_the_appointment_date(key, how):
+    """Y§11: a 64-year-old director passed with `appointment_date: 2021-06-01`; the date is the commission's."""
+    refusal = Reason("Y§11", f"申请中不能填写任命日期（{key}）：任命日期为卫健委批准之日（或卫健委批准时确定的"
+                             f"不早于批准日的日期），届时按该日期核对 Y§11 的年龄、职称等条件")
+    if how == "create":
+        assert refusal in WORKFLOW.validate_new({**application_data(), key: "2021-06-01"})
+        return
+    case = case_in("draft", **({key: "2021-06-01"} if how == "stored" else {}))
+    trigger = "edit" if how == "edit" else "submit"
+    changes = {key: "2021-06-01"} if how in ("edit", "submit") else {}
+    assert refusal in WORKFLOW.check(case, APPLICANT, Attempt(trigger, changes=changes))
+
+
+def test_at_approval_y11_is_judged_again_on_the_approval_day():
+    # Eligible when submitted; the director turns 61 on the day the commission decides.
+    roster = _turning_61_on(APPOINTED)
+    approval = facts(roster=roster, today=APPOINTED)
+    reasons = WORKFLOW.check(case_in("commission_decision", facts_=approval), REVIEWER, Attempt("approve"))
+    assert reasons == [Reason("Y§11", "主任 严可钦（1965-06-01 出生）在任命日 2026-06-01 年龄 61 岁，超过 60 岁上限")]
+    day_before = facts(roster=roster, today=date(2026, 5, 31))
+    assert WORKFLOW.check(case_in("commission_decision", facts_=day_before), REVIEWER, Attempt("approve")) == []
+
+
+def test_the_commission_may_set_a_later_appointment_date_and_y11_is_judged_on_it():
+    roster = _turning_61_on(APPOINTED)
+    early = facts(roster=roster, today=date(2026, 5, 20))
+    later = Attempt("approve", changes={"appointed_on": "2026-06-01"})
+    assert [r.rule for r in WORKFLOW.check(case_in("commission_decision", facts_=early), REVIEWER, later)] == ["Y§11"]
+    same_day = Attempt("approve", changes={"appointed_on": ""})  # a blank page field: the approval day
+    assert WORKFLOW.check(case_in("commission_decision", facts_=early), REVIEWER, same_day) == []
+
+
+@pytest.mark.parametrize("given,message", [
+    ("2026-04-30", "任命日期 2026-04-30 早于批准日 2026-05-01；任命日期不得早于卫健委批准之日"),
+    ("2026-02-30", "任命日期“2026-02-30”无效（格式 YYYY-MM-DD）"),
+])
+def test_an_appointment_date_before_the_approval_or_invalid_is_refused(given, message):
+    attempt = Attempt("approve", changes={"appointed_on": given})
+    assert WORKFLOW.check(case_in("commission_decision"), REVIEWER, attempt) == [Reason("Y§11", message)]
+
+
+def test_the_approval_stores_only_the_commissions_date():
+    from states.application import record_appointment_day
+
+    data = application_data()
+    assert record_appointment_day(data, {"appointed_on": "2026-06-01"}, REVIEWER)["appointed_on"] == "2026-06-01"
+    assert "appointed_on" not in record_appointment_day(data, {"appointed_on": " "}, REVIEWER)
+
+
+def test_a_director_who_served_two_consecutive_terms_is_refused_at_submission_and_approval():
+    """Y§26: at most two consecutive terms, whichever center of the specialty they were served at."""
+    two = [(date(2018, 5, 1), date(2022, 5, 1)), (date(2022, 5, 1), date(2026, 5, 1))]
+    f = facts(director={"name": "严可钦", "terms": two})
+    refusal = Reason("Y§26", "拟任主任 严可钦 已连续任职 2 届，不能再连任第 3 届；质控中心主任原则上连任不超过 2 届")
+    assert WORKFLOW.check(case_in("draft", facts_=f), APPLICANT, Attempt("submit")) == [refusal]
+    assert WORKFLOW.check(case_in("commission_decision", facts_=f), REVIEWER, Attempt("approve")) == [refusal]
+    gap = facts(director={"name": "严可钦", "terms": [(date(2014, 1, 1), date(2018, 1, 1)), two[1]]})
+    assert WORKFLOW.check(case_in("draft", facts_=gap), APPLICANT, Attempt("submit")) == []
 
 
 @pytest.mark.parametrize("state", ["draft", "materials_requested"])

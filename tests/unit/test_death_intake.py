@@ -239,7 +239,7 @@ def test_an_empty_tier_flags_only_by_the_column():
 def test_case_key_title_and_data_carry_no_identity():
     record, _ = parse_row(row(autopsy="Y", adverse_grade="一级"), 2, today=TODAY)
     assert case_key("QCH1", record) == "death:QCH1:2026000042:2026-03-05"
-    assert case_title("QCH1", record) == "死亡病例 QCH1 2026000042"
+    assert case_title("QCH1", record) == "死亡病例 QCH1 2026-03-05"  # no record number (Y§22)
     data = new_case_data(record, "QCH1", "k" * 64, True, "drg:2026", "import")
     assert data == {
         "hospital": "QCH1", "record_no": "2026000042", "admitted_on": "2026-03-01", "died_on": "2026-03-05",

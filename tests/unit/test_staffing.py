@@ -23,6 +23,10 @@ from states.staffing import (
     check_reappointment,
     check_roster,
     check_structure,
+    consecutive_terms,
+    county_level,
+    specialty_key,
+    specialty_taken,
     term_end,
     title_tier,
 )
@@ -544,3 +548,55 @@ def test_no_title_sits_in_two_tiers():
             assert title not in seen, f"{title} 同时在 {seen[title]} 和 {tier}"
             seen[title] = tier
     assert set(P.TITLE_TIERS) == set(P.TIER_RANK)
+
+
+# --- Y§12: an institution whose county is not recorded -------------------------------------------
+
+
+@pytest.mark.parametrize("county,expected", [("临溪县", True), ("青川市本级", False), ("  市本级 ", False),
+                                             ("", None), ("　", None), (None, None)])
+def test_a_county_is_county_level_municipal_or_unknown(county, expected):
+    assert county_level(county) is expected
+
+
+def test_a_blank_county_is_refused_not_taken_as_municipal():
+    """Two experts of one institution with a blank county passed the Y§12 limit: it failed open."""
+    a = person("孙嘉禾", inst="C900", county=None)
+    b = person("冯若溪", inst="C900", county=None)
+    reasons = check_members(plus(a, b))
+    assert reasons == [R("Y§12", "孙嘉禾、冯若溪 所在单位 C900 未登记所属县（county），无法核对同一县级机构专家不超过 1 名"
+                                 "的限制；请在名录中填写 county（县级机构填县名，市级机构填“市本级”）")]
+
+
+# --- Y§8: one center per specialty, however the name is written -------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["心血管内科", " 心血管内科 ", "　心血管内科", "心血管　内科", "心血管内科中心",
+                                      "心血管内科质控中心", "心血管内科医疗质量控制中心", "心血管内科专业",
+                                      "心血管内科\t"])
+def test_spellings_of_one_specialty_are_the_same_specialty(spelling):
+    assert specialty_key(spelling) == specialty_key("心血管内科")
+    reasons = check_eligibility(Applicant("H001", "三级甲等", "", ()), spelling, {"心血管内科"}, TODAY)
+    assert [r.rule for r in reasons] == ["Y§8"]
+
+
+def test_full_width_and_case_are_folded_and_other_specialties_stay_apart():
+    assert specialty_key("ＩＣＵ") == specialty_key("icu") == specialty_key("Icu中心")
+    assert specialty_taken("呼吸内科", {"心血管内科", "护理"}) is None
+    assert specialty_taken("中心", {"中心"}) == "中心"  # a name that is only a suffix is kept whole
+    assert specialty_key("心血管内科") != specialty_key("心血管外科")
+
+
+# --- Y§26: consecutive terms ------------------------------------------------------------------------
+
+
+def test_consecutive_terms_count_an_unbroken_chain_back_from_the_new_start():
+    first, second = (date(2018, 5, 1), date(2022, 5, 1)), (date(2022, 5, 1), date(2026, 5, 1))
+    assert consecutive_terms([], date(2026, 5, 1)) == 0
+    assert consecutive_terms([second], date(2026, 5, 1)) == 1
+    assert consecutive_terms([first, second], date(2026, 5, 1)) == 2
+    assert consecutive_terms([first, second], date(2026, 5, 2)) == 2  # the day after the last term ends
+    assert consecutive_terms([first, second], date(2026, 5, 3)) == 0  # a gap breaks the chain
+    assert consecutive_terms([(date(2014, 1, 1), date(2018, 1, 1)), second], date(2026, 5, 1)) == 1
+    assert consecutive_terms([(date(2026, 6, 1), date(2030, 6, 1))], date(2026, 5, 1)) == 0  # not behind it
+    assert check_reappointment(consecutive_terms([first, second], date(2026, 5, 1)))[0].rule == "Y§26"

@@ -24,8 +24,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    # Module scope: Playwright's sync API holds an event loop in this thread while it runs, and the
+    # HTTP tests collected after these modules call asyncio.run(); the loop ends with the module.
     if not CHROMIUM.exists():
         pytest.fail(f"缺少 {CHROMIUM}：请运行 bash scripts/browser-deps.sh（需要 root，用 apt 安装 chromium 与 fonts-noto-cjk）")
     from playwright.sync_api import sync_playwright
