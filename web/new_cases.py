@@ -205,6 +205,8 @@ def _upload_reasons(parts: dict, buffers: dict[str, CappedBuffer]) -> list[Reaso
 
 @router.post("/new/application", response_class=HTMLResponse)
 async def new_application(request: Request) -> Response:
+    if await run_in_threadpool(signed_in, request) is None:  # before reading megabytes of files
+        return _login_first(request)
     buffers: dict[str, CappedBuffer] = {}
     streamed = await read_multipart(request, _material_sinks(buffers))
     if streamed.problem:
@@ -268,6 +270,8 @@ def _materials_page(request: Request, case_id: int, person: Any, status: int = 2
 
 @router.post("/new/application/{case_id}/materials", response_class=HTMLResponse)
 async def upload_materials(request: Request, case_id: int) -> Response:
+    if await run_in_threadpool(signed_in, request) is None:  # before reading megabytes of files
+        return _login_first(request)
     buffers: dict[str, CappedBuffer] = {}
     streamed = await read_multipart(request, _material_sinks(buffers))
     if streamed.problem:
@@ -275,8 +279,6 @@ async def upload_materials(request: Request, case_id: int) -> Response:
     if (refused := require_csrf(request, streamed.fields)) is not None:
         return refused
     person = signed_in(request)
-    if person is None:
-        return _login_first(request)
     return await run_in_threadpool(_attach_all, request, case_id, person, streamed, buffers)
 
 
@@ -351,6 +353,8 @@ def new_death_file_form(request: Request) -> Response:
 
 @router.post("/new/death_file", response_class=HTMLResponse)
 async def new_death_file(request: Request) -> Response:
+    if await run_in_threadpool(signed_in, request) is None:  # before reading the file
+        return _login_first(request)
     uploads: list[MemoryFile] = []
 
     def sink_for(field: str, filename: str) -> Optional[MemoryFile]:

@@ -92,4 +92,4 @@ def upgrade_schema(url: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(here))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "heads")  # "heads": parallel branches (merged later by the lead) all apply
+    command.upgrade(cfg, "head")

@@ -102,8 +102,9 @@ def test_a_form_without_its_csrf_token_or_a_session_changes_nothing(site):
     for path in ("/new/document", "/new/death", "/new/meeting", "/new/roster"):
         answer = stranger.post(path, data={**tokens, **data})
         assert answer.status_code == 401 and "请先登录" in answer.text, path
-    multipart = stranger.post("/new/application", data=tokens, files={"material.license": ("l.pdf", PDF)})
-    assert multipart.status_code == 401
+    for path in ("/new/application", "/new/death_file", "/new/application/1/materials"):
+        multipart = stranger.post(path, data=tokens, files={"material.license": ("l.pdf", PDF), "file": ("d.csv", b"x")})
+        assert multipart.status_code == 401, path
     assert cases("document") == 0 and cases("application") == 0
 
 

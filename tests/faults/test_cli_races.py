@@ -102,7 +102,7 @@ def _judge_losers(results: list[dict], winners: dict[int, str]) -> tuple[int, li
         if r["versioned"] or not same_person:
             if r["code"] != 3 or CONFLICT_TEXT not in r["err"]:
                 wrong.append(f"#{r['case_id']} {r['email']} {r['trigger']}: expected exit 3, got {r['code']}: {r['err']}")
-        elif r["code"] != 2 or "不能再" not in r["err"]:  # the same person's own earlier step
+        elif r["code"] != 2 or not ("不能再" in r["err"] or "当前为" in r["err"]):  # the same person's own earlier step
             wrong.append(f"#{r['case_id']} {r['email']} {r['trigger']}: expected exit 2, got {r['code']}: {r['err']}")
     return lost, wrong
 

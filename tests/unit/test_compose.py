@@ -9,7 +9,9 @@ from notifications.compose import compose, template_names
 LINK = "https://qc.qingchuan.example/t/Zm9vYmFyLXRva2VuLTEyMw"
 # Notices about a center's obligations carry no case and no link; the rest are about a case.
 NOTICE_TEMPLATES = {"meeting_reminder", "dispatch_invite"}
-CASE_TEMPLATES = [n for n in template_names() if n not in NOTICE_TEMPLATES]
+# Mails to one person about the platform itself (sign-in, digest, mail outage): no single case.
+PERSONAL_TEMPLATES = {"signin_link", "daily_digest", "mail_outage_alert"}
+CASE_TEMPLATES = [n for n in template_names() if n not in NOTICE_TEMPLATES | PERSONAL_TEMPLATES]
 
 
 def full_context(**overrides) -> dict:
@@ -137,3 +139,43 @@ def test_notice_templates_render_strictly_with_their_own_context(name):
     for key in NOTICE_CONTEXT[name]:
         with pytest.raises(jinja2.UndefinedError):
             compose(name, **base, **{k: v for k, v in NOTICE_CONTEXT[name].items() if k != key})
+
+
+PERSONAL_CONTEXT = {
+    "signin_link": {"link": LINK, "minutes": 15, "expires_at": "2026-11-24 10:15"},
+    "daily_digest": {"day": "2026-11-24", "count": 1, "link": "https://qc.qingchuan.example/tasks",
+                     "tasks": [{"kind_label": "公文", "title": "关于召开会议的通知", "state_label": "已提交",
+                                "overdue": True, "steps": "审核通过、退回修改", "due": "2026-11-20",
+                                "url": "https://qc.qingchuan.example/cases/document/1"}]},
+    "mail_outage_alert": {"failing_since": "2026-11-24 09:00", "alert_after": 30,
+                          "error": "Connection refused", "outbox_url": "https://qc.qingchuan.example/outbox"},
+}
+
+
+def test_every_template_is_in_exactly_one_family():
+    families = [set(CASE_TEMPLATES), NOTICE_TEMPLATES, PERSONAL_TEMPLATES]
+    assert set().union(*families) == set(template_names())
+    assert sum(len(f) for f in families) == len(template_names())
+
+
+@pytest.mark.parametrize("name", sorted(PERSONAL_TEMPLATES))
+def test_personal_templates_render_strictly_with_their_own_context(name):
+    base = {"recipient_name": "周文清", "commission_name": "青川市卫生健康委员会"}
+    email = compose(name, **base, **PERSONAL_CONTEXT[name])
+    assert email.subject.strip() and "\n" not in email.subject
+    assert email.text.startswith("周文清，您好") and "周文清，您好" in email.html
+    for part in (email.subject, email.text, email.html):
+        assert "{{" not in part and "{%" not in part and "None" not in part
+    for key in [*base, *PERSONAL_CONTEXT[name]]:
+        context = {**base, **PERSONAL_CONTEXT[name]}
+        del context[key]
+        with pytest.raises(jinja2.UndefinedError):
+            compose(name, **context)
+
+
+def test_the_digest_escapes_a_title_in_html_and_keeps_it_in_text():
+    context = {**PERSONAL_CONTEXT["daily_digest"]}
+    context["tasks"] = [{**context["tasks"][0], "title": '<script>alert("x")</script>通知'}]
+    email = compose("daily_digest", recipient_name="周文清", commission_name="青川市卫生健康委员会", **context)
+    assert "<script>" not in email.html and "&lt;script&gt;" in email.html
+    assert '<script>alert("x")</script>通知' in email.text
