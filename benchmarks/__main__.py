@@ -37,6 +37,7 @@ CASES = {
     "statements": "benchmarks.case_statements",
     "sweep": "benchmarks.case_sweep",
     "deaths-import": "benchmarks.case_deaths_import",
+    "indicator-import": "benchmarks.case_indicator_import",
     "mail": "benchmarks.case_mail",
     "link-page": "benchmarks.case_link_page",
     "cli-start": "benchmarks.case_cli_start",

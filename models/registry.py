@@ -26,6 +26,7 @@ class Appointment(SQLModel, table=True):
     title_exception: str = ""
     ended_on: Optional[date] = None
     ended_reason: str = ""
+    source: str = "registry"  # registry: establishment or a roster change; directory: listed in the directory file
 
 
 class Attachment(SQLModel, table=True):

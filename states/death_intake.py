@@ -258,6 +258,13 @@ def parse_row(values_by_field: Mapping[str, Any], row_number: int, *,
             bad(name, str(e))
             return None
 
+    # A control character (NUL above all) cannot be stored as text (PostgreSQL refuses it in JSON)
+    # and is never part of a real record: the export is damaged.
+    for name, value in values_by_field.items():
+        if isinstance(value, str) and any(unicodedata.category(ch) == "Cc" and ch not in "\t\r\n" for ch in value):
+            bad(str(name), "含有不可见的控制字符（如 NUL）；请从原系统重新导出此文件")
+    if errors:
+        return None, errors
     record_no = _record_no(values_by_field.get("record_no"))
     if not record_no:
         bad("record_no", "为空；每一行都必须填写病案号")

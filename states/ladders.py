@@ -44,6 +44,13 @@ LADDERS: dict[str, Ladder] = {
         Ladder("periodic_report", "工作总结报送", "Y§17", (remind(7), remind(1), remind(0), escalate(3))),
         Ladder("expert_review", "专家评审", "Y§13", (remind(2), remind(0), escalate(1))),
         Ladder("death_review", "死亡病例评审", "H5", (remind(1), remind(0), escalate(2))),
+        Ladder("rectification", "责令整改", "Y§25", (remind(5), remind(1), remind(0), escalate(1))),
+        Ladder("assessment", "年度考核", "Y§24", (remind(2), remind(0), escalate(1))),
+        Ladder("term_end", "聘期届满决定", "Y§26", (remind(20), remind(5), escalate(1))),
+        Ladder("vacancy", "主任（副主任）空缺重新推荐", "Y§26", (remind(5), remind(1), escalate(1))),
+        Ladder("handover", "挂靠单位变更交接", "Y§27", (remind(5), remind(1), remind(0), escalate(1))),
+        Ladder("inspection_report", "督导检查报告报送", "Y§20", (remind(10), remind(3), remind(0), escalate(1))),
+        Ladder("inspection_rectification", "督导检查整改落实", "Y§14(四)", (remind(5), remind(0), escalate(1))),
     )
 }
 

@@ -54,8 +54,8 @@ class DispatchMeetingPolicy:
 
 DISPATCH_MEETING = DispatchMeetingPolicy()
 
-_FIELDS = ("kind", "held_on", "title", "attendees", "minutes", "files")
-_ATTENDEE_FIELDS = ("name", "title", "institution")
+_FIELDS = ("kind", "held_on", "title", "attendees", "minutes", "files", "topics")
+_ATTENDEE_FIELDS = ("name", "title", "institution", "level")
 
 
 # --- recording ------------------------------------------------------------------------------------
@@ -134,10 +134,14 @@ def clean_meeting(data: Any, today: date) -> tuple[dict[str, Any], list[Reason]]
             else:
                 files.append(text)
 
+    topics = _clean_topics(data.get("topics"), kind, reasons)
+    if kind == "dispatch":
+        reasons += dispatch_held_faults(attendees, minutes or "", topics)
+
     if reasons:
         return {}, reasons
     return {"kind": kind, "held_on": held_on, "title": title, "attendees": attendees,
-            "minutes": minutes, "files": files}, []
+            "minutes": minutes, "files": files, "topics": topics}, []
 
 
 def _clean_attendees(raw: Any, rule: str, reasons: list[Reason]) -> list[dict[str, str]]:
@@ -153,9 +157,12 @@ def _clean_attendees(raw: Any, rule: str, reasons: list[Reason]) -> list[dict[st
         if unknown:
             reasons.append(Reason(rule, f"参会人员第 {i} 位有无法识别的字段：{'、'.join(unknown)}"))
         values = {f: _text(person.get(f)) for f in _ATTENDEE_FIELDS}
+        if values["level"] and values["level"] not in ATTENDEE_LEVELS:
+            reasons.append(Reason(rule, f"参会人员第 {i} 位的层级（level）“{values['level']}”无效，应为："
+                                        + "、".join(f"{k}（{v}）" for k, v in ATTENDEE_LEVELS.items())))
         if not values["name"]:
             reasons.append(Reason(rule, f"参会人员第 {i} 位未填写姓名（name）"))
-        for field in ("title", "institution"):
+        for field in ("title", "institution", "level"):
             if values[field] is None:
                 reasons.append(Reason(rule, f"参会人员第 {i} 位的 {field} 应为文字"))
         out.append({f: v for f, v in values.items() if v})
@@ -261,3 +268,91 @@ def next_dispatch_meeting(today: date, calendar: WorkCalendar,
     while not calendar.is_workday(day):
         day += timedelta(days=1)
     return datetime.combine(day, policy.at, tzinfo=ZoneInfo(policy.timezone))
+
+
+# --- the dispatch meeting held (H4) ----------------------------------------------------------------
+# H4: 每月召开一次调度会，积极主动对接上级、联络下级质控中心（组织），主题聚焦年度改进目标落实情况、
+# 医疗质量安全（不良）事件发生与溯源情况等，必要时可邀请国家质控中心参加。
+
+DISPATCH_TOPICS = {
+    "improvement_goals": "年度改进目标落实情况",
+    "adverse_events": "医疗质量安全（不良）事件发生与溯源情况",
+    "other": "其他议题",
+}
+DISPATCH_REQUIRED_TOPICS = ("improvement_goals", "adverse_events")
+ATTENDEE_LEVELS = {
+    "national": "国家质控中心",
+    "upper": "上级质控中心",
+    "same": "本级",
+    "lower": "下级质控中心（组织）",
+}
+# The levels a dispatch meeting links: the level above (the national center counts as above) and below.
+DISPATCH_LEVELS_REQUIRED = {"upper": ("upper", "national"), "lower": ("lower",)}
+DISPATCH_PER_MONTH = Limit(1, "H4")
+DISPATCH_LOOKBACK_MONTHS = Limit(12, "H4")  # how far back a month without one is still shown
+
+
+def _clean_topics(raw: Any, kind: str, reasons: list[Reason]) -> list[dict[str, str]]:
+    if raw in (None, []):
+        return []
+    if kind != "dispatch":
+        reasons.append(Reason(MEETING_KINDS.get(kind, MEETING_KINDS["dispatch"]).rule,
+                              "只有调度会议（dispatch）登记议题（topics）"))
+        return []
+    if not isinstance(raw, list):
+        reasons.append(Reason("H4", "议题（topics）应为列表，每项写 topic（议题类别）和 note（情况）"))
+        return []
+    out = []
+    for i, item in enumerate(raw, 1):
+        if not isinstance(item, dict) or sorted(item) not in (["note", "topic"], ["topic"]):
+            reasons.append(Reason("H4", f"议题第 {i} 项应写成 {{topic: 议题类别, note: 讨论情况}}"))
+            continue
+        topic, note = str(item.get("topic") or "").strip(), _text(item.get("note"))
+        if topic not in DISPATCH_TOPICS:
+            reasons.append(Reason("H4", f"议题第 {i} 项的类别“{topic}”无效，应为："
+                                        + "、".join(f"{k}（{v}）" for k, v in DISPATCH_TOPICS.items())))
+        elif not note:
+            reasons.append(Reason("H4", f"议题第 {i} 项（{DISPATCH_TOPICS[topic]}）须写明讨论情况（note）"))
+        else:
+            out.append({"topic": topic, "note": note})
+    return out
+
+
+def dispatch_held_faults(attendees: list[dict[str, str]], minutes: str, topics: list[dict[str, str]]) -> list[Reason]:
+    """H4: what a dispatch meeting's record must show to count as held."""
+    reasons = []
+    covered = {t["topic"] for t in topics}
+    for topic in DISPATCH_REQUIRED_TOPICS:
+        if topic not in covered:
+            reasons.append(Reason("H4", f"调度会须有议题“{DISPATCH_TOPICS[topic]}”（topics 中 topic: {topic}，并写明情况）"))
+    levels = {a.get("level") for a in attendees}
+    for need, accepted in DISPATCH_LEVELS_REQUIRED.items():
+        if not levels & set(accepted):
+            reasons.append(Reason("H4", f"调度会须有{ATTENDEE_LEVELS[need]}的人员参加（参会人员的 level 写 {need}）"))
+    if not minutes.strip():
+        reasons.append(Reason("H4", "调度会须登记会议纪要（minutes）"))
+    return reasons
+
+
+def month_label(month: date) -> str:
+    return f"{month.year}年{month.month}月"
+
+
+def dispatch_missing_months(held: Iterable[date], today: date, since: Optional[date]) -> list[date]:
+    """The completed months (their first days), from the month of `since` and within the lookback, in
+    which no dispatch meeting was held (H4). None `since`: the center has no one in post, nothing is owed."""
+    if since is None:
+        return []
+    held_months = {(d.year, d.month) for d in held}
+    first = since.replace(day=1)
+    this_month = today.replace(day=1)
+    earliest = this_month
+    for _ in range(DISPATCH_LOOKBACK_MONTHS.value):
+        earliest = (earliest - timedelta(days=1)).replace(day=1)
+    month = max(first, earliest)
+    missing = []
+    while month < this_month:
+        if sum(1 for m in held_months if m == (month.year, month.month)) < DISPATCH_PER_MONTH.value:
+            missing.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return missing

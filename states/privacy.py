@@ -134,3 +134,20 @@ def visible_data(data: dict[str, Any], access: str) -> dict[str, Any]:
 def shows_history_details(access: str) -> bool:
     """Who did a step and what they wrote belong to the review: not for the reporting hospital."""
     return access in (FULL, REVIEW)
+
+
+# Monitoring indicators (H3): institution-level figures are QC data of named hospitals.
+INDICATOR_INSTITUTIONS = "institutions"  # every institution's figures and the flags
+INDICATOR_AGGREGATES = "aggregates"  # areas and levels only, small groups withheld
+INDICATOR_NONE = "none"
+
+
+def indicator_access(reader: Reader, center_id: Optional[int]) -> str:
+    """The commission's section and the people of the specialty's center see institutions; others
+    signed in see area and level aggregates; anonymous visitors nothing (published reports are public)."""
+    if reader.anonymous or reader.actor is None:
+        return INDICATOR_NONE
+    if any(reader.actor.holds(role) for role in COMMISSION_ROLES) or (
+            center_id is not None and any(reader.actor.holds(role, center_id) for role in CENTER_READERS)):
+        return INDICATOR_INSTITUTIONS
+    return INDICATOR_AGGREGATES

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from states.policy import Limit
 from states.rules import Actor, CaseView, Reason
-from states.workflow import Attempt, DeadlineSpec, Notify, OnEnter, Transition, Workflow
+from states.workflow import Attempt, DeadlineSpec, Notify, OnEnter, Transition, Workflow, needs_input
 
 RULE = "Y§17"
 INDICATORS_RULE = "Y§21"
@@ -57,9 +57,14 @@ def validate(data: dict[str, Any]) -> list[Reason]:
     return reasons
 
 
+@needs_input
 def _content_complete(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
-    faults = validate({**case.data, **attempt.changes})
-    if faults and not attempt.changes:
+    """Judged on the content the submit leaves (what was saved plus what is given with it), so an empty
+    report is written and submitted in one step; the submit is offered with its fields for that reason."""
+    if attempt.changes:
+        return None  # the engine judges the merged content by `validate`, naming each missing part
+    faults = validate(case.after)
+    if faults:
         return Reason(RULE, "报告内容不完整，不能提交：" + "；".join(f.message for f in faults))
     return None
 

@@ -14,6 +14,8 @@ ROLE_LABELS = {
     "center_secretary": "质控中心秘书",
     "center_member": "质控中心成员",
     "center_advisor": "质控中心顾问",
+    "host_leader": "挂靠单位分管院领导",  # Y§16; acts for the institution they belong to (Y§26(三), Y§27)
+    "quality_office": "医疗机构质控办（医务/质管部门）",  # an institution's quality office: receives inspection findings (Y§20)
 }
 CENTER_ROLES = frozenset(r for r in ROLE_LABELS if r.startswith("center_"))
 

@@ -13,6 +13,9 @@ from web import auth, links, mailbox, overview, tasks
 from web import cases, glossary, registry_pages
 from web import outbox
 from web import new_cases
+from web import indicators
+from web import assessment as assessment_pages
+from web import orders_pages
 from web.render import page
 
 
@@ -52,6 +55,9 @@ app.include_router(glossary.router)
 app.include_router(registry_pages.router)
 app.include_router(outbox.router)
 app.include_router(new_cases.router)
+app.include_router(indicators.router)
+app.include_router(assessment_pages.router)
+app.include_router(orders_pages.router)  # Y§25, Y§26 (issue 9 part B)
 
 
 @app.exception_handler(StarletteHTTPException)

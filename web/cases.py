@@ -24,6 +24,7 @@ from states.materials import SLOTS
 from states.registry import WORKFLOWS
 from states.rules import Conflict, Refused
 from states.staffing import ROLES
+from web import links
 from web.auth import read_form, require_csrf, signed_in
 from web.forms import form_changes
 from web.render import page, templates
@@ -54,10 +55,10 @@ def _render(request: Request, kind: str, case_id: int, person: Any, status: int 
         # Y§22: a private case's opening is recorded (in this transaction) before its details leave.
         with unit_of_work(read_only=not workflow.private) as session:
             context = case_page(session, kind, case_id, person.id if person else None)
+            # "已办理" only for this person's own event on this case, as the history has it.
+            done_labels = links.done_labels(session, kind, case_id, person.id if person else None, done)
     except Refused as refused:
         return _refused_page(request, refused, person)
-    labels = {t.trigger: t.label for t in workflow.transitions.values()}
-    done_labels = [labels[t] for t in done.split(",") if t in labels]
     return page(request, "case.html", status, **context, person=person, diagram=layout(workflow, context["case"]["state"]),
                 workflow=workflow, reasons=list(reasons), form=form or {}, done=done_labels, path=_path(kind, case_id))
 
@@ -93,13 +94,13 @@ def _act(request: Request, kind: str, case_id: int, person: Any, form: dict[str,
             result = engine.fire(session, kind, case_id, decision, person_id=person.id,
                                  comment=form.get("comment", ""), changes=form_changes(case, decision, form),
                                  expected_version=_seen_version(form))
-            done = ",".join(trigger for trigger, _, _ in result.steps)
+            done = str(links.last_event_of(session, case_id, person.id) or "")
     except Refused as refused:
         return _render(request, kind, case_id, person, 422, refused.reasons, form)
     except Conflict as conflict:
         return page(request, "case_problem.html", 409, title="事项已有新进展，本次未做更改", case=None,
                     explanation=f"{conflict}。请打开事项页面查看最新状态后再办理。", back=_path(kind, case_id))
-    answer = RedirectResponse(f"{_path(kind, case_id)}?done={quote(done)}", status_code=303)
+    answer = RedirectResponse(f"{_path(kind, case_id)}?done={quote(done)}", status_code=303)  # an event id
     if get_settings().deliver_after_action:
         answer.background = BackgroundTask(deliver_outbox)
     return answer

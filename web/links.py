@@ -10,7 +10,6 @@ so a refresh shows what the person did instead of submitting again.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any, Optional
 
 from fastapi import APIRouter, Request
@@ -24,8 +23,9 @@ from qcflow import engine as case_engine
 from qcflow.core.clock import utcnow
 from qcflow.core.runtime import get_settings
 from qcflow.services.access import readable_detail
+from qcflow.services.case_page import case_content
 from qcflow.services.mail import deliver_outbox as deliver
-from qcflow.services.queries import case_detail, person_by_id
+from qcflow.services.queries import person_by_id
 from qcflow.store.db import unit_of_work
 from qcflow.store.links import LINK_PROBLEMS, LinkCheck, check_link
 from qcflow.store.raw import Raw
@@ -42,29 +42,44 @@ BAD_VERSION = Reason("", "页面缺少有效的版本号，无法确认您看到
 
 def _problem(request: Request, check: LinkCheck, session: Session) -> HTMLResponse:
     title, explanation = LINK_PROBLEMS[check.status]
-    detail = case_detail(session, check.case) if check.case is not None and check.status in ("used", "superseded") else None
-    return page(request, "problem.html", PROBLEM_STATUS[check.status], title=title, explanation=explanation, case=detail)
+    shown = _view_or_nothing(session, check) if check.status in ("used", "superseded") else {"case": None}
+    return page(request, "problem.html", PROBLEM_STATUS[check.status], title=title, explanation=explanation, **shown)
 
 
-def _task_context(session: Session, check: LinkCheck, after: Optional[case_engine.FireResult] = None,
-                  detail: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """The task page's content; `after` a step, from what the step already loaded."""
-    link, case = check.link, (after.case if after else check.case)
-    if after is not None and after.actor.person_id == link.person_id:
-        person = SimpleNamespace(id=after.actor.person_id, name=after.actor.name)  # the step loaded them already
-    else:
-        person = person_by_id(session, link.person_id) if link.person_id else None
-    workflow = WORKFLOWS[case.kind]
-    if after is not None:
-        choices = case_engine.choices_after(session, after)
-    else:
-        choices = case_engine.choices(session, case, person) if (person and link.purpose == "act") else []
-    # A step that only changes content needs something to enter here (uploads go through the CLI).
-    choices = [c for c in choices if c.dest or c.inputs or workflow.fields_for(case.data)]
-    fields = workflow.fields_for(case.data) if any(c.takes_changes for c in choices) else {}
-    return {"case": detail or case_detail(session, case), "choices": choices, "person": person,
+def _link_view(session: Session, case: Any, link: Any, record: bool = False) -> dict[str, Any]:
+    """The case as the link's person may see it (Y§22, the one read service), with the case page's content
+    (names, 职称 and institutions instead of emails and codes). Not recorded as their read unless `record`:
+    a GET of a link may be a mail scanner's. Raises Refused when they may not open it."""
+    detail = readable_detail(session, case, link.person_id, "web", record=record)
+    return {"case": detail, "content": case_content(session, case, detail["data"], link.person_id)}
+
+
+def _view_or_nothing(session: Session, check: LinkCheck) -> dict[str, Any]:
+    """The link person's view for a page about the link, or no case at all when they may not open it."""
+    if check.case is None or check.link is None:
+        return {"case": None}
+    try:
+        return _link_view(session, check.case, check.link)
+    except Refused:
+        return {"case": None}
+
+
+def _task_context(session: Session, check: LinkCheck, shown: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The task page's content: the link person's view of the case and the decisions open to them."""
+    link, case = check.link, check.case
+    person = person_by_id(session, link.person_id) if link.person_id else None
+    choices = case_engine.choices(session, case, person) if (person and link.purpose == "act") else []
+    choices = _offered(case, choices)
+    fields = WORKFLOWS[case.kind].fields_for(case.data) if any(c.takes_changes for c in choices) else {}
+    return {**(shown or _link_view(session, case, link)), "choices": choices, "person": person,
             "recipient": person.name if person else _outside_name(case, link.email),
             "insider": person is not None, "fields": fields, "comment_hint": comment_hint(choices)}
+
+
+def _offered(case: Any, choices: list) -> list:
+    # A step that only changes content needs something to enter here (uploads go through the CLI).
+    workflow = WORKFLOWS[case.kind]
+    return [c for c in choices if c.dest or c.inputs or workflow.fields_for(case.data)]
 
 
 def comment_hint(choices: list) -> str:
@@ -84,15 +99,29 @@ def _outside_name(case, email: str) -> str:
 def _done_steps(session: Session, check: LinkCheck, done: str) -> list[str]:
     """The labels of what the link's person did in event `done` and the system steps it set off;
     empty when that event is not theirs on this case (a forged or stale `done`)."""
-    if not done.isdigit() or check.link is None or check.link.person_id is None or len(done) > 12:
+    if check.link is None:
+        return []
+    return done_labels(session, check.case.kind, check.case.id, check.link.person_id, done)
+
+
+def done_labels(session: Session, kind: str, case_id: int, person_id: Optional[int], done: str) -> list[str]:
+    """What `person_id` did in event `done` of this case and the system steps it set off, as the history
+    has it; empty unless that event is theirs on this case (a `?done=` is only a claim in a URL)."""
+    if not done.isdigit() or person_id is None or len(done) > 12:
         return []
     rows = Raw(session).rows('SELECT id, "trigger", actor_id FROM caseevent WHERE case_id = ? AND id >= ? ORDER BY id',
-                             [check.case.id, int(done)])
-    if not rows or rows[0][0] != int(done) or rows[0][2] != check.link.person_id:
+                             [case_id, int(done)])
+    if not rows or rows[0][0] != int(done) or rows[0][2] != person_id:
         return []
-    labels = WORKFLOWS[check.case.kind].transitions
+    labels = WORKFLOWS[kind].transitions
     steps = [rows[0][1]] + [trigger for _, trigger, actor in _while_system(rows[1:])]
     return [labels[t].label if t in labels else t for t in steps]
+
+
+def last_event_of(session: Session, case_id: int, person_id: int) -> Optional[int]:
+    """The id of this person's latest event on the case (what a `?done=` names after their POST)."""
+    return Raw(session).first("SELECT max(id) FROM caseevent WHERE case_id = ? AND actor_id = ?",
+                              [case_id, person_id])[0]
 
 
 def _while_system(rows: list[tuple]) -> list[tuple]:
@@ -116,18 +145,18 @@ def show_task(request: Request, token: str, done: str = "") -> HTMLResponse:
     with unit_of_work() as session:  # recorded before the page leaves
         session.add(LinkOpening(link_id=check.link.id, case_id=check.case.id, at=utcnow(),
                                 user_agent=request.headers.get("user-agent", "")[:300]))
-        detail = None
-        if me is not None and me.id == check.link.person_id:
-            try:
-                detail = readable_detail(session, check.case, me.id, "web")  # Y§22: a read by the signed-in person
-            except Refused as refused:
-                session.flush()
-                return page(request, "problem.html", 403, title="不能查看此事项",
-                            explanation="；".join(str(r) for r in refused.reasons), case=None)
+        try:
+            # Y§22: the link person's view; a read only when they are signed in as themselves.
+            shown = _link_view(session, check.case, check.link,
+                               record=me is not None and me.id == check.link.person_id)
+        except Refused as refused:
+            session.flush()
+            return page(request, "problem.html", 403, title="不能查看此事项",
+                        explanation="；".join(str(r) for r in refused.reasons), case=None)
         session.flush()
         if not check.ok:
-            return page(request, "done.html", case=detail or case_detail(session, check.case), steps=steps)
-        return page(request, "task.html", **_task_context(session, check, detail=detail), token=token, reasons=[],
+            return page(request, "done.html", **shown, steps=steps)
+        return page(request, "task.html", **_task_context(session, check, shown=shown), token=token, reasons=[],
                     form={}, done=steps)
 
 
@@ -149,7 +178,7 @@ def _act(request: Request, token: str, form: dict[str, str]) -> Response:
                 return _problem(request, check, session)
             if check.link.purpose != "act" or check.link.person_id is None:
                 return page(request, "problem.html", 403, title="此链接只能查看",
-                            explanation="这个链接用于阅读，不能提交决定。", case=case_detail(session, check.case))
+                            explanation="这个链接用于阅读，不能提交决定。", **_view_or_nothing(session, check))
             if (refused := require_csrf(request, form)) is not None:
                 return refused
             seen = _seen_version(form)
@@ -160,7 +189,7 @@ def _act(request: Request, token: str, form: dict[str, str]) -> Response:
                 comment=form.get("comment", ""), changes=form_changes(check.case, decision, form),
                 expected_version=seen,
             )
-            if _task_context(session, check, after=result)["choices"]:
+            if _offered(result.case, case_engine.choices_after(session, result)):
                 # Still this person's turn (saved an edit, started a review): the link stays theirs.
                 check.link.case_version, check.link.case_round = result.case.version, result.case.round
             else:
@@ -168,8 +197,7 @@ def _act(request: Request, token: str, form: dict[str, str]) -> Response:
             session.add(check.link)
             session.flush()
             _record_read(session, result.case, check.link.person_id)
-            event = Raw(session).first("SELECT max(id) FROM caseevent WHERE case_id = ? AND actor_id = ?",
-                                       [result.case.id, check.link.person_id])[0]
+            event = last_event_of(session, result.case.id, check.link.person_id)
         answer = RedirectResponse(f"/t/{token}?done={event}", status_code=303)
         if get_settings().deliver_after_action:
             answer.background = BackgroundTask(_deliver_quietly)
@@ -185,7 +213,7 @@ def _act(request: Request, token: str, form: dict[str, str]) -> Response:
         with unit_of_work(read_only=True) as session:
             check = check_link(session, token)
             return page(request, "problem.html", 409, title="事项已被他人处理", explanation=str(conflict),
-                        case=case_detail(session, check.case) if check.case else None)
+                        **_view_or_nothing(session, check))
 
 
 def _record_read(session: Session, case: Any, person_id: int) -> None:

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 from qcflow.core.clock import local_date, utcnow
 from qcflow.core.runtime import get_settings
 from qcflow.services.access import visible_due
+from qcflow.services.meetings import dispatch_obligations
 from qcflow.services.deaths import summary
 from qcflow.services.pages import Filters, overview, search
 from qcflow.services.registry import center_rows
@@ -59,10 +60,12 @@ def due(request: Request, center: str = "", late: bool = False) -> HTMLResponse:
     with unit_of_work(read_only=True) as session:
         rows = visible_due(session, local_date(utcnow()), _person_id(request), center or None)
         centers = center_rows(session)
+        known = center in {c["code"] for c in centers}
+        dispatch = dispatch_obligations(session, local_date(utcnow()), center) if known or not center else []  # H4
     if late:
         rows = [r for r in rows if r["late"]]
     return page(request, "due.html", rows=rows, centers=centers, center=center, late=late,
-                late_count=sum(r["late"] for r in rows))
+                late_count=sum(r["late"] for r in rows), dispatch=dispatch)
 
 
 @router.get("/deaths", response_class=HTMLResponse)

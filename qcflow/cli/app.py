@@ -9,6 +9,10 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from qcflow import bootstrap
 from qcflow.cli import audit, calendar, cases, centers, deaths, directory, meetings, ops
+from qcflow.cli import inspections
+from qcflow.cli import indicators
+from qcflow.cli import orders as orders_cli  # noqa: E402
+from qcflow.cli import assessment as assessment_cli  # noqa: E402
 from qcflow.cli.output import (EXIT_CONFLICT, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_REFUSED, Output, bad_arguments,
                                fail, json_flag)
 from qcflow.core.errors import UserError
@@ -37,6 +41,7 @@ app.add_typer(directory.app, name="directory", help="名录")
 app.add_typer(cases.app, name="case", help="事项")
 app.add_typer(meetings.app, name="meetings", help="会议和培训")
 app.add_typer(deaths.app, name="deaths", help="死亡病例评审")
+app.add_typer(indicators.app, name="indicators", help="质控监测指标")
 app.add_typer(centers.app, name="center", help="质控中心名册")
 app.add_typer(ops.outbox_app, name="outbox", help="发件箱")
 app.add_typer(calendar.deadlines_app, name="deadlines", help="期限")
@@ -44,6 +49,9 @@ app.command("due")(calendar.due)
 app.add_typer(calendar.calendar_app, name="calendar", help="工作日日历")
 app.add_typer(ops.flows_app, name="flows", help="Prefect 流程")
 app.add_typer(audit.app, name="audit", help="办理记录校验")
+app.add_typer(inspections.app, name="inspections", help="督导检查（Y§14(四)、Y§20）")
+app.add_typer(orders_cli.app, name="orders", help="责令整改")  # Y§25, Y§26 (issue 9 part B)
+app.add_typer(assessment_cli.app, name="assessment", help="年度考核")  # Y§24 (issue 9 part A)
 app.command("serve")(ops.serve)
 app.command("demo")(ops.demo)
 

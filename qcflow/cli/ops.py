@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 import typer
 from sqlalchemy.engine import make_url
 
-from qcflow.cli.output import EXIT_ERROR, JsonFlag, emit
+from qcflow.cli.output import EXIT_ERROR, JsonFlag, as_email, emit
 from qcflow.core.errors import UserError
 from qcflow.core.runtime import get_settings
 from qcflow.run.flow_runner import run_flow
@@ -79,15 +79,17 @@ def outbox_list(failed: Annotated[bool, typer.Option("--failed", help="只列发
 
 
 @outbox_app.command("requeue")
-def outbox_requeue(ids: Annotated[Optional[list[int]], typer.Option("--id", help="邮件编号，可重复")] = None,
+def outbox_requeue(actor: as_email("您的邮箱（卫健委工作人员；记入审计）"),
+                   ids: Annotated[Optional[list[int]], typer.Option("--id", help="邮件编号，可重复")] = None,
                    all_failed: Annotated[bool, typer.Option("--all-failed", help="全部发送失败的邮件")] = False,
                    json_: JsonFlag = False) -> None:
-    """把发送失败的邮件重新排队（尝试次数清零，立即可发）"""
+    """把发送失败的邮件重新排队（尝试次数清零，立即可发；仅卫健委工作人员，记入审计）"""
+    from qcflow import engine
     from qcflow.services.outbox_admin import requeue
     from qcflow.store.db import unit_of_work
 
     with unit_of_work() as session:
-        done = requeue(session, ids or [], all_failed=all_failed)
+        done = requeue(session, ids or [], all_failed=all_failed, by=engine.person_by_email(session, actor).id)
     emit(json_, {"requeued": done}, f"已重新排队 {len(done)} 封邮件" + (f"：{', '.join(map(str, done))}" if done else "")
          + "；下一次发送时发出（或运行 qcflow outbox deliver）")
 

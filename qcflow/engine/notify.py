@@ -9,7 +9,7 @@ from qcflow.engine import deadlines
 from qcflow.engine.outbox import (
     Recipient, holders_of, message_domain, outbox_row, people, people_by_email, write_rows,
 )
-from qcflow.store.links import LinkSigner, write_links
+from qcflow.store.links import UNTIL_DUE, LinkSigner, last_until, write_links
 from qcflow.store.raw import Raw
 from states.rules import PastEvent
 from states.workflow import Notify, Workflow
@@ -52,9 +52,15 @@ class Notifier:
         case = self.case
         url, link = self._signer.new(case.id, case.version, case.round, person.email, person.person_id,
                                      purpose, self.sent_at)
+        if purpose == "act":  # a task link lasts at least until its step's deadline (qcflow.store.links)
+            if self._due:
+                last_until(link, max(self._due))
+            elif self._deadline_may_apply():
+                link[UNTIL_DUE] = True
         self._links.append(link)
+        # A mail asking the person to act may be held for the daily digest (qcflow.engine.outbox.write_rows).
         self._rows.append(outbox_row(person, template, {**context, "link": url}, case.id, self.sent_at,
-                                     self._domain))
+                                     self._domain, task=purpose == "act"))
 
     def base_context(self, due_date: Optional[str] = None) -> dict[str, Any]:
         workflow, case = self.workflow, self.case
@@ -69,14 +75,25 @@ class Notifier:
         }
         if self.number:
             context["doc_number"] = self.number
+        context["case_ref"] = self.case_ref()
         return context
+
+    def case_ref(self) -> str:
+        """What tells one case's mails from another's in a mailbox: the document number once issued,
+        else the kind and number ("公文 #12"). A private case's title already is its kind and number."""
+        if self.number:
+            return self.number
+        return "" if self.workflow.private else f"{self.workflow.label} #{self.case.id}"
 
     def _due_label(self) -> str:
         if self._due:
             return deadlines.due_label(min(self._due))
-        if any(s.applies(self.case.state, self.case.data) for s in self.workflow.deadlines):
+        if self._deadline_may_apply():
             return deadlines.open_due_label(self.raw, self.case.id)  # opened by an earlier step
         return ""
+
+    def _deadline_may_apply(self) -> bool:
+        return any(s.applies(self.case.state, self.case.data) for s in self.workflow.deadlines)
 
     def _excluded(self, spec: str) -> tuple[set[Optional[int]], set[str]]:
         kind, _, arg = spec.partition(":")
@@ -107,6 +124,12 @@ class Notifier:
         if kind == "pending_experts":
             votes = case.data.get("votes", {})
             return [p for p in people_by_email(raw, case.data.get("experts", [])) if str(p.person_id) not in votes]
+        if kind == "host_leaders":  # Y§16, Y§27: the leaders of a host unit (the case's field, else the center's host)
+            code = case.data.get(arg) if arg else None
+            sql = ("SELECT DISTINCT p.id, p.email, p.name FROM person p JOIN roleassignment r ON r.person_id = p.id "
+                   "JOIN institution i ON i.id = p.institution_id WHERE r.role = 'host_leader' AND "
+                   + ("i.code = ?" if arg else "i.id = (SELECT host_institution_id FROM center WHERE id = ?)"))
+            return [Recipient(e, n, i) for i, e, n in raw.rows(sql + " ORDER BY p.id", [code if arg else case.center_id])]
         if kind == "recipients":
             return [Recipient(str(r["email"]).lower(), str(r["name"]), None) for r in case.data.get("recipients", [])]
         raise ValueError(f"unknown recipient spec {to!r}")

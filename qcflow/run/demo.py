@@ -13,6 +13,7 @@ from qcflow import engine
 from qcflow.core.runtime import get_settings
 from qcflow.core.safeload import load_yaml
 from qcflow.services import directory
+from qcflow.run import demo_indicators
 from qcflow.services.applications import attach_file
 from qcflow.services.mail import deliver_outbox as deliver
 from qcflow.services.queries import case_detail
@@ -39,6 +40,7 @@ def prepare() -> None:
     upgrade_schema(get_settings().effective_database_url)
     with unit_of_work() as session:
         directory.load_file(session, DEMO / "directory.yaml")
+    demo_indicators.load()  # H3: the fictional indicator data set and its guidance tasks, once
 
 
 def notice() -> dict:

@@ -65,10 +65,12 @@ def may_read(session: Session, case: Any, person_id: Optional[int]) -> Optional[
     return privacy.refusal(_subject(case), reader_of(session, person_id))
 
 
-def readable_detail(session: Session, case: Any, person_id: Optional[int], channel: str) -> dict[str, Any]:
+def readable_detail(session: Session, case: Any, person_id: Optional[int], channel: str,
+                    record: bool = True) -> dict[str, Any]:
     """The case detail (see queries.case_detail) with what this person may not see removed, and
     `access` saying how much they see. Refused (Y§22) when they may not open it at all. The opening
-    of a private case is written to the access log in the caller's transaction."""
+    of a private case is written to the access log in the caller's transaction; `record=False` for a
+    view that is not the person's read (a GET of their emailed link: a mail scanner opens it too)."""
     subject, reader = _subject(case), reader_of(session, person_id)
     reason = privacy.refusal(subject, reader)
     if reason is not None:
@@ -77,7 +79,8 @@ def readable_detail(session: Session, case: Any, person_id: Optional[int], chann
     detail = case_detail(session, case)
     if subject.private:
         assert reader.actor is not None and reader.actor.person_id is not None
-        log_access(session, case.id, reader.actor.person_id, channel)
+        if record:
+            log_access(session, case.id, reader.actor.person_id, channel)
         detail["data"] = privacy.visible_data(detail["data"], access)
         if not privacy.shows_history_details(access):
             detail["history"] = [{**e, "actor": "", "comment": ""} for e in detail["history"]]

@@ -71,6 +71,13 @@ def case_page(session: Session, kind: str, case_id: int, person_id: Optional[int
     }
 
 
+def case_content(session: Session, case: Any, data: dict[str, Any], person_id: Optional[int]) -> dict[str, Any]:
+    """The content block of the case page (names, titles, institutions instead of codes) for another page
+    that shows the case, e.g. an emailed link's; `data` as the read service gave it to this person."""
+    actor = access.reader_of(session, person_id).actor
+    return _content(session, engine.workflow_for(case.kind), case, data, engine.view_of(session, case), actor)
+
+
 def _blocked(workflow: Workflow, view: CaseView, actor: Optional[Actor],
              choices: list[Transition]) -> list[dict[str, Any]]:
     """The steps open in this state that this person cannot take, each with the engine's reasons.
@@ -195,7 +202,8 @@ def _content(session: Session, workflow: Workflow, case: Any, data: dict[str, An
         return _application(session, case, data, view, actor)
     if case.kind == "death_review":
         return _death_review(session, data)
-    return {}
+    # Any other kind: its declared text fields (e.g. an order's notice and response, Y§25).
+    return {"texts": [(label, data.get(key) or "") for key, label in workflow.fields_for(data).items()]}
 
 
 def _people_by_email(session: Session, emails: list[str]) -> dict[str, dict[str, str]]:

@@ -21,6 +21,8 @@ import codecs
 import csv
 import hashlib
 import hmac
+import io
+import os
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -213,16 +215,29 @@ def report_one(engine_or_factory: SessionSource, values: dict[str, Any], hospita
                **kwargs: Any) -> ImportReport:
     """One death reported by form: the same checks, pseudonymization and screening as a file.
 
-    `values` uses the file's headers (病案号, 死亡日期, …) or the field names (record_no, died_on, …)."""
+    `values` uses the file's headers (病案号, 死亡日期, …) or the field names (record_no, died_on, …).
+    The one-row file lives only in memory (Y§22: the name and ID number never touch disk); the
+    importer reads it through a symlink that holds nothing but the memory file's descriptor path."""
     header_of = {field: header for header, field in DEFAULT_HEADERS.items() if field}
     row = {header_of.get(k, k): "" if v is None else str(v) for k, v in values.items()}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "form.csv"
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(list(row))
-            writer.writerow(list(row.values()))
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(list(row))
+    writer.writerow(list(row.values()))
+    with _memory_file("单例报告.csv", text.getvalue().encode("utf-8")) as path:
         return import_file(engine_or_factory, path, hospital_code, actor_email, **kwargs)
+
+
+@contextmanager
+def _memory_file(name: str, content: bytes) -> Iterator[Path]:
+    if not hasattr(os, "memfd_create"):
+        raise UserError("此服务器不支持在内存中处理病例数据，不能单例报告死亡病例（Y§22：患者身份不得写入磁盘）")
+    fd = os.memfd_create("qcflow-death-report", os.MFD_CLOEXEC)
+    with os.fdopen(fd, "w+b", buffering=0) as memory, tempfile.TemporaryDirectory(prefix="qcflow-report-") as tmp:
+        memory.write(content)
+        link = Path(tmp) / name
+        link.symlink_to(f"/proc/{os.getpid()}/fd/{fd}")
+        yield link
 
 
 def load_mapping(path: Union[str, Path]) -> dict[str, Optional[str]]:

@@ -20,6 +20,7 @@ from qcflow.core import clock
 from qcflow.core.errors import UserError
 from qcflow.core.safeload import load_yaml
 from states.rules import CENTER_ROLES, ROLE_LABELS
+from qcflow.services.registry import ListedPost, sync_directory_posts
 from qcflow.services.roles import CENTER_ROLE, sync_directory_roles
 from states.staffing import (ExpertCommittee, Member, Roster, check_expert_committee, check_reappointment,
                              check_roster, check_specialty_unique, county_level)
@@ -110,6 +111,7 @@ class PersonIn(BaseModel):
     group: str = ""  # sub-specialty group (亚专业质控小组)
     group_role: str = ""  # leader / deputy_leader / member
     director_term: int = 1  # the current term as director is the Nth consecutive one (Y§26)
+    term_start: Optional[date] = None  # first day of the current term in the center posts (Y§26); default: the load day
 
     @field_validator("email")
     @classmethod
@@ -342,6 +344,7 @@ def apply(session: Session, parsed: dict[str, list[Any]]) -> LoadReport:
         for spec in p.roles:
             role, _, center = spec.partition("@")
             wanted.add((role, center_ids.get(center) if center else None))
+        sync_directory_posts(session, person.id, _listed_posts(p, wanted), clock.today())  # terms (Y§26)
         added, removed = sync_directory_roles(session, person.id, wanted)
         for _ in range(added):
             report.count("roles", created=True)
@@ -349,6 +352,14 @@ def apply(session: Session, parsed: dict[str, list[Any]]) -> LoadReport:
             report.count("roles", created=False)
     session.flush()
     return report
+
+
+def _listed_posts(p: PersonIn, wanted: set[tuple[str, Optional[int]]]) -> list[ListedPost]:
+    """The center posts the file gives the person, each to be held as an appointment with a term (Y§26)."""
+    post_of = {role: post for post, role in CENTER_ROLE.items()}
+    return [ListedPost(post_of[role], center_id, p.term_start, max(p.director_term, 1), p.group, p.group_role,
+                       p.department_head, p.provincial_society_member, p.title_exception)
+            for role, center_id in sorted(wanted, key=str) if role in post_of and center_id is not None]
 
 
 def load_file(session: Session, path: Path) -> LoadReport:

@@ -13,6 +13,8 @@ from typing import Any, Optional
 from sqlmodel import Session, select
 
 from models import Center, Commission, Meeting, Person
+from models.governance import DispatchAgenda
+from models.registry import Appointment
 from notifications.ics import invitation
 from qcflow.store.calendar import calendar_for
 from qcflow.core.clock import local_date, utcnow
@@ -20,8 +22,9 @@ from qcflow.engine import actor_of, person_by_email
 from qcflow.store.ledger import claim
 from qcflow.engine.outbox import Recipient, center_people, enqueue
 from qcflow.core.runtime import get_settings
+from qcflow.services.evidence import Evidence, register_source
 from states.meetings import (
-    DISPATCH_MEETING, MEETING_KINDS, Obligation, clean_meeting, kind_label, may_record, missing_obligations,
+    DISPATCH_MEETING, DISPATCH_TOPICS, MEETING_KINDS, dispatch_missing_months, month_label, Obligation, clean_meeting, kind_label, may_record, missing_obligations,
     next_dispatch_meeting, year_of,
 )
 from states.rules import Reason, Refused
@@ -65,9 +68,13 @@ def record_meeting(session: Session, center_code: str, email: str, data: Any,
     clean, reasons = clean_meeting(data, _today(today))
     if reasons:
         raise Refused(reasons)
+    topics = clean.pop("topics", [])
     meeting = Meeting(center_id=center.id, recorded_by_id=actor.person_id, created_at=utcnow(), **clean)
     session.add(meeting)
     session.flush()
+    if topics:  # H4: what the dispatch meeting covered
+        session.add(DispatchAgenda(meeting_id=meeting.id, topics=topics))
+        session.flush()
     return meeting
 
 
@@ -81,11 +88,15 @@ def list_meetings(session: Session, center_code: Optional[str] = None, year: Opt
         period = year_of(date(year, 1, 1))
         query = query.where(Meeting.held_on >= period.start, Meeting.held_on <= period.end)
     rows = session.exec(query.order_by(Meeting.held_on, Meeting.id)).all()
+    ids = [m.id for m, _, _ in rows]
+    agendas = {a.meeting_id: a.topics for a in session.exec(
+        select(DispatchAgenda).where(DispatchAgenda.meeting_id.in_(ids)))} if ids else {}
     return [{
         "id": m.id, "center": c.code, "center_name": c.name, "kind": m.kind, "kind_label": kind_label(m.kind),
         "held_on": m.held_on.isoformat(), "title": m.title, "attendees": list(m.attendees),
         "minutes": m.minutes, "files": list(m.files), "recorded_by": p.name, "recorded_by_email": p.email,
         "recorded_at": m.created_at.isoformat(),
+        "topics": [{**t, "label": DISPATCH_TOPICS.get(t["topic"], t["topic"])} for t in agendas.get(m.id, [])],
     } for m, c, p in rows]
 
 
@@ -185,3 +196,40 @@ def send_dispatch_invitations(session: Session, today: Optional[date] = None) ->
 
 def _time_label(start: datetime, end: datetime) -> str:
     return f"{_day_label(start.date())}（星期{WEEKDAYS[start.weekday()]}）{start:%H:%M}—{end:%H:%M}"
+
+
+# --- the dispatch meeting held (H4) ----------------------------------------------------------------
+
+def dispatch_months_missing(session: Session, center: Center, today: Optional[date] = None) -> list[dict]:
+    """The completed months without a recorded dispatch meeting (H4), counted from the month the
+    center's first people took up their posts: what the center page, /due and the assessment show."""
+    today = _today(today)
+    since = session.exec(select(Appointment.term_start).where(Appointment.center_id == center.id)
+                         .order_by(Appointment.term_start)).first()
+    held = session.exec(select(Meeting.held_on).where(Meeting.center_id == center.id,
+                                                      Meeting.kind == "dispatch")).all()
+    return [{"month": m.strftime("%Y-%m"), "label": f"{month_label(m)}未召开工作调度会", "rule": DISPATCH_MEETING.rule}
+            for m in dispatch_missing_months(held, today, since)]
+
+
+def dispatch_obligations(session: Session, today: Optional[date] = None,
+                         center_code: Optional[str] = None) -> list[dict]:
+    """Every active center's months without a dispatch meeting (H4), for the obligations pages."""
+    centers = [_center(session, center_code)] if center_code else _active_centers(session)
+    return [{"center": c.code, "center_name": c.name, **row}
+            for c in centers for row in dispatch_months_missing(session, c, today)]
+
+
+def _dispatch_evidence(session: Session, center: Center, year: int) -> list[Evidence]:
+    """The assessment's evidence (H4, H7): each dispatch meeting of the year, and each month without one."""
+    held = [m for m in list_meetings(session, center.code, year) if m["kind"] == "dispatch"]
+    found = [Evidence(f"{m['held_on']} {m['title']}", note="议题：" + "、".join(t["label"] for t in m["topics"]))
+             for m in held]
+    last_day = min(date(year, 12, 31), _today(None))
+    found += [Evidence(row["label"], note=f"每月召开一次调度会（{row['rule']}）")
+              for row in dispatch_months_missing(session, center, last_day + timedelta(days=1))
+              if row["month"].startswith(str(year))]
+    return found
+
+
+register_source("4", "每月工作调度会（H4）", _dispatch_evidence)

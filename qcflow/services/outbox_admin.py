@@ -9,18 +9,25 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from models import OutboxMessage
+from models.admin_audit import AdminAction
 from notifications.delivery import render_row
 from notifications.queue_state import is_held, read_state
 from notifications.quota import allowance, domain_of
 from qcflow.core.clock import fmt_local, utcnow
 from qcflow.core.errors import UserError
 from qcflow.core.settings import Settings
+from qcflow.engine.outbox import DIGESTED, HELD
 from qcflow.services.mail import enrich
 from qcflow.store.raw import Raw
 from states.outbox_policy import OUTBOX_STAFF_ROLES
+from states.rules import Reason, Refused
+
+OUTBOX_RULE = "Y§22"  # the commission owns the platform's data; mail subjects name cases
 
 LIST_LIMIT = 500  # rows a list shows; the counts cover everything
-STATUS_LABELS = {"pending": "待发送", "failed": "发送失败", "sent": "已发送"}
+STATUS_LABELS = {"pending": "待发送", "failed": "发送失败", "sent": "已发送", HELD: "待汇入每日待办汇总",
+                 DIGESTED: "已汇入每日待办汇总"}
+REQUEUE_ACTION = "outbox_requeue"
 
 
 def is_outbox_staff(session: Session, person_id: Optional[int]) -> bool:
@@ -105,10 +112,14 @@ def mail_rows(session: Session, settings: Settings, failed_only: bool = False,
 
 
 def requeue(session: Session, ids: Iterable[int] = (), all_failed: bool = False,
-            now: Optional[datetime] = None) -> list[int]:
+            now: Optional[datetime] = None, *, by: Optional[int] = None) -> list[int]:
     """Put failed mail back in the queue, due now, with its attempts reset; a pending one is made due now.
-    All or nothing: an unknown id or a mail already sent refuses the whole request. The ids requeued."""
+    Only the commission's staff (`by`, states.outbox_policy) may; the request is written to the audit
+    (AdminAction). All or nothing: an unknown id or a mail already sent refuses the whole request. The ids requeued."""
     now = now or utcnow()
+    if not is_outbox_staff(session, by):
+        raise Refused([Reason(OUTBOX_RULE, "只有卫健委工作人员（医政医管科审核人、科长）可以重新发送邮件：邮件主题涉及事项信息，"
+                                           "发件队列由委员会管理；请用 --as 写明您在名录中的邮箱")])
     wanted = sorted(set(ids))
     if not wanted and not all_failed:
         raise UserError("请用 --id 指定要重新发送的邮件编号，或用 --all-failed 重新发送全部发送失败的邮件")
@@ -119,8 +130,10 @@ def requeue(session: Session, ids: Iterable[int] = (), all_failed: bool = False,
     found = dict(session.exec(select(OutboxMessage.id, OutboxMessage.status).where(OutboxMessage.id.in_(wanted))).all())
     unknown = [i for i in wanted if i not in found]
     sent = [i for i in wanted if found.get(i) == "sent"]
+    digest = [i for i in wanted if found.get(i) in (HELD, DIGESTED)]
     problems = ([f"没有编号为 {', '.join(map(str, unknown))} 的邮件"] if unknown else []) + \
-               ([f"编号 {', '.join(map(str, sent))} 的邮件已发送，不会重发"] if sent else [])
+               ([f"编号 {', '.join(map(str, sent))} 的邮件已发送，不会重发"] if sent else []) + \
+               ([f"编号 {', '.join(map(str, digest))} 的邮件属于收件人选择的每日待办汇总，由汇总发送"] if digest else [])
     if problems:
         raise UserError("；".join(problems) + "；未做任何更改")
     failed = [i for i in wanted if found[i] == "failed"]
@@ -130,4 +143,7 @@ def requeue(session: Session, ids: Iterable[int] = (), all_failed: bool = False,
             status="pending", attempts=0, next_attempt_at=now, failed_at=None, lease_until=None))
     if pending:
         conn.execute(update(table).where(table.c.id.in_(pending), table.c.status == "pending").values(next_attempt_at=now))
+    session.add(AdminAction(action=REQUEUE_ACTION, person_id=by, at=now,
+                            details={"ids": wanted, "all_failed": all_failed, "failed": failed, "pending": pending}))
+    session.flush()
     return wanted

@@ -13,7 +13,9 @@ from sqlmodel import Session
 
 from qcflow.core.clock import fmt_local
 from qcflow.services.access import reader_of, visible_due
+from qcflow.services.meetings import dispatch_obligations
 from qcflow.services.registry import center_detail, center_rows
+from qcflow.services.terms import terms_ending
 from qcflow.store.numbering import document_numbers
 from qcflow.store.raw import Raw
 from states import privacy
@@ -66,7 +68,7 @@ def overview(session: Session, person_id: Optional[int], today: date) -> dict[st
     centers = [{**c, "status_label": center_status(c["status"]), "open": per_center_open.get(ids.get(c["code"]), 0),
                 "late": late_by_center.get(c["code"], 0)} for c in center_rows(session)]
     return {"kinds": kinds, "centers": centers, "late": late[:20], "late_count": len(late),
-            "due_count": len(due)}
+            "due_count": len(due), "terms_ending": [r for r in terms_ending(session, today) if r["ending_soon"]]}
 
 
 # --- search ------------------------------------------------------------------------------------
@@ -192,4 +194,5 @@ def center_page(session: Session, code: str, person_id: Optional[int], today: da
     for p in detail["people"]:
         p.pop("email", None)  # the registry page names people; addresses stay in the directory
     return {"center": {**detail, "status_label": center_status(detail["status"])}, "obligations": obligations,
-            "due": due, "recent": counts}
+            "due": due, "recent": counts, "dispatch_missing": dispatch_obligations(session, today, code),  # H4
+            "terms_ending": [r for r in terms_ending(session, today) if r["ending_soon"] and r["center"] == code]}

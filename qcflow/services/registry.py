@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Optional
 
 from sqlmodel import Session, select
 
@@ -180,3 +181,124 @@ def _end(session: Session, appointment: Appointment, day: date, why: str) -> Non
     session.add(appointment)
     session.flush()
     end_post(session, appointment.person_id, appointment.role, appointment.center_id)
+
+
+# --- Y§26, Y§29: terms of the posts a directory file lists (added for issue 10) ------------------
+# A center loaded from the directory was set up before these rules (Y§29); its people still serve a
+# 4-year term, from the `term_start` the file gives or else the day of the load, as the Nth
+# consecutive term the file says (`director_term`). Such an appointment is marked `directory`, so a
+# later file that no longer lists the post ends it (and with it the role); posts the registry
+# appointed stay.
+
+DIRECTORY = "directory"
+ENDED_BY_DIRECTORY = "名录中不再列为该职务"
+
+
+@dataclass(frozen=True)
+class ListedPost:
+    """A center post as the directory file lists it for one person."""
+
+    post: str  # director / deputy / secretary / member / advisor
+    center_id: int
+    term_start: Optional[date]
+    consecutive_terms: int = 1
+    group: str = ""
+    group_role: str = ""
+    department_head: bool = False
+    provincial_society_member: bool = False
+    title_exception: str = ""
+
+
+def sync_directory_posts(session: Session, person_id: int, listed: list[ListedPost], today: date) -> tuple[int, int]:
+    """Give each listed post a current appointment and end the directory's appointments the file no
+    longer lists; call before the roles are synced. Returns (created or updated, ended)."""
+    current = session.exec(select(Appointment).where(Appointment.person_id == person_id,
+                                                     Appointment.ended_on.is_(None))).all()
+    held = {(a.role, a.center_id): a for a in current}
+    wanted = {(p.post, p.center_id) for p in listed}
+    changed = ended = 0
+    for post in listed:
+        start = post.term_start or today
+        row = held.get((post.post, post.center_id))
+        if row is None:
+            session.add(Appointment(
+                center_id=post.center_id, person_id=person_id, role=post.post, group=post.group,
+                group_role=post.group_role, term_start=start, term_end=term_end(start),
+                consecutive_terms=post.consecutive_terms if post.post == "director" else 1,
+                department_head=post.department_head, provincial_society_member=post.provincial_society_member,
+                title_exception=post.title_exception, source=DIRECTORY))
+            changed += 1
+        elif row.source == DIRECTORY and post.term_start is not None and row.term_start != post.term_start:
+            row.term_start, row.term_end = post.term_start, term_end(post.term_start)
+            session.add(row)
+            changed += 1
+    for key, row in held.items():
+        if row.source == DIRECTORY and key not in wanted:
+            row.ended_on, row.ended_reason = today, ENDED_BY_DIRECTORY
+            session.add(row)
+            ended += 1
+    session.flush()
+    return changed, ended
+
+
+# --- Y§26, Y§27: terms renewed, posts vacated and filled, the old host's posts ended (issue 10) ---
+
+def current_posts(session: Session, center_id: int) -> list[tuple[Appointment, Person]]:
+    return list(session.exec(select(Appointment, Person).join(Person, Person.id == Appointment.person_id)
+                             .where(Appointment.center_id == center_id, Appointment.ended_on.is_(None))
+                             .order_by(Appointment.id)).all())
+
+
+def renew_terms(session: Session, center_id: int, last_day: date) -> list[str]:
+    """Y§26(二) reappointment: every post whose term ends on `last_day` starts its next term the day after
+    (the role goes on: the new appointment holds it). Returns the names renewed."""
+    start = last_day + timedelta(days=1)
+    renewed = []
+    for old, person in current_posts(session, center_id):
+        if old.term_end != last_day:
+            continue
+        old.ended_on, old.ended_reason = last_day, "聘期届满，续聘下一届"
+        session.add(old)
+        session.add(Appointment(
+            center_id=center_id, person_id=old.person_id, role=old.role, group=old.group, group_role=old.group_role,
+            term_start=start, term_end=term_end(start), consecutive_terms=old.consecutive_terms + 1,
+            department_head=old.department_head, provincial_society_member=old.provincial_society_member,
+            title_exception=old.title_exception, source=old.source))
+        renewed.append(person.name)
+    session.flush()
+    return renewed
+
+
+def vacate_post(session: Session, center_id: int, person_id: int, post: str, day: date, why: str) -> Appointment:
+    """Y§26(三): a director or deputy who cannot serve leaves the post at once; the vacancy case, not Y§10,
+    governs the center until the post is filled."""
+    found = session.exec(select(Appointment).where(Appointment.center_id == center_id,
+                                                   Appointment.person_id == person_id, Appointment.role == post,
+                                                   Appointment.ended_on.is_(None))).first()
+    if found is None:
+        raise Refused([Reason("Y§26", "该人员目前不在此职务上，无法登记空缺")])
+    _end(session, found, day, why)
+    return found
+
+
+def appoint_to_post(session: Session, center_id: int, person: Person, post: str, day: date, *,
+                    consecutive: int = 1, department_head: bool = False,
+                    provincial_society_member: bool = False) -> Appointment:
+    """A person appointed to a post for a new 4-year term (Y§26(一)) from `day`; they hold its role."""
+    row = Appointment(center_id=center_id, person_id=person.id, role=post, term_start=day, term_end=term_end(day),
+                      consecutive_terms=consecutive, department_head=department_head,
+                      provincial_society_member=provincial_society_member)
+    session.add(row)
+    session.flush()
+    grant_post(session, person.id, post, center_id)
+    return row
+
+
+def end_institution_posts(session: Session, center_id: int, institution_id: int, day: date, why: str) -> list[str]:
+    """Y§27: once the handover is done the old host's people leave the center's posts (and roles)."""
+    ended = []
+    for appointment, person in current_posts(session, center_id):
+        if person.institution_id == institution_id:
+            _end(session, appointment, day, why)
+            ended.append(person.name)
+    return ended

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
-from models import Case, Deadline, Person, PersonSetting, TaskLink
+from models import Case, Deadline, OutboxMessage, Person, PersonSetting, TaskLink
 from qcflow import engine
 from qcflow.core.clock import fmt_local, local_date, utcnow
 from qcflow.engine.core import history_of
 from qcflow.engine.notify import Notifier
-from qcflow.engine.outbox import Recipient, enqueue
+from qcflow.engine.outbox import DIGESTED, HELD, Recipient, enqueue
 from qcflow.core.runtime import get_settings
 from qcflow.store.raw import Raw
 from states.registry import WORKFLOWS
@@ -112,10 +113,28 @@ def digest_enabled(session: Session, person_id: int) -> bool:
 
 
 def set_digest(session: Session, person_id: int, enabled: bool) -> None:
+    """Switching the digest off releases the task mails it held: they go out as single mails now."""
     setting = session.get(PersonSetting, person_id) or PersonSetting(person_id=person_id)
     setting.daily_digest = enabled
     session.add(setting)
     session.flush()
+    if not enabled:
+        now = utcnow()
+        table = OutboxMessage.__table__
+        session.connection().execute(update(table).where(
+            table.c.status == HELD, table.c.to_addr == _email_of(session, person_id)).values(
+            status="pending", next_attempt_at=now))
+
+
+def _email_of(session: Session, person_id: int) -> str:
+    person = session.get(Person, person_id)
+    return person.email if person else ""
+
+
+def _held_mails(session: Session, email: str, now: datetime) -> list[OutboxMessage]:
+    return list(session.exec(select(OutboxMessage).where(
+        OutboxMessage.status == HELD, OutboxMessage.to_addr == email, OutboxMessage.created_at <= now)
+        .order_by(OutboxMessage.id)).all())
 
 
 def send_daily_digests(session: Session, now: Optional[datetime] = None) -> int:
@@ -132,10 +151,17 @@ def send_daily_digests(session: Session, now: Optional[datetime] = None) -> int:
         tasks = waiting_for(session, person.id, now)
         setting.digest_sent_on = day
         session.add(setting)
+        held = _held_mails(session, person.email, now)
+        # The held mails' task links let the person act without signing in, as a single mail would.
+        links = {m.case_id: str(m.context.get("link", "")) for m in held if m.case_id is not None}
+        for mail in held:  # covered by this digest (or moot: the case moved on); kept, never lost
+            mail.status = DIGESTED
+            session.add(mail)
         if not tasks:
             continue
         rows = [{"title": t.title, "kind_label": t.kind_label, "state_label": t.state_label,
-                 "steps": "、".join(t.steps), "due": t.due, "overdue": t.overdue, "url": f"{base}{t.url}"}
+                 "steps": "、".join(t.steps), "due": t.due, "overdue": t.overdue,
+                 "url": links.get(t.case_id) or f"{base}{t.url}"}
                 for t in tasks]
         enqueue(session, Recipient(person.email, person.name, person.id), "daily_digest",
                 {"day": day, "tasks": rows, "count": len(rows), "link": f"{base}/tasks"}, None, now)

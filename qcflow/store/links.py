@@ -55,7 +55,28 @@ class LinkSigner:
         return f"{self.base_url}/t/{token}", row
 
 
+UNTIL_DUE = "_until_due"  # link row key (not a column): look up the case's open deadline when written
+
+
+def last_until(row: dict, due_at: datetime) -> None:
+    """A task link lives at least until its step's deadline, and its time to live after that: a report
+    opened on 1 June and due on 30 June stays submittable from its 【待提交】 link, late too, whatever
+    QCFLOW_LINK_TTL_DAYS is."""
+    row["expires_at"] = max(row["expires_at"], due_at + (row["expires_at"] - row["created_at"]))
+
+
 def write_links(raw: Raw, rows: list[dict]) -> None:
+    """Insert link rows; those marked UNTIL_DUE (a deadline opened by an earlier step may apply) get their
+    case's open deadline in one query for the whole batch (a step writes its deadlines before its links)."""
+    marked = [r.pop(UNTIL_DUE, False) for r in rows]
+    cases = sorted({r["case_id"] for r, m in zip(rows, marked) if m})
+    if cases:
+        due = {case_id: Raw.read_ts(at) for case_id, at in raw.rows(
+            f"SELECT case_id, max(due_at) FROM deadline WHERE closed_at IS NULL AND case_id IN ({raw.in_list(cases)}) "
+            f"GROUP BY case_id", cases)}
+        for row, mark in zip(rows, marked):
+            if mark and due.get(row["case_id"]) is not None:
+                last_until(row, due[row["case_id"]])
     raw.insert("tasklink", rows, times=("created_at", "expires_at", "used_at"))
 
 

@@ -142,3 +142,31 @@ def test_a_step_that_leaves_more_to_do_says_so_and_keeps_the_form(site):
     claimed = post(link, {"decision": "claim"})
     assert claimed.status_code == 200 and "已办理：开始审核" in claimed.text and "您还可以继续办理" in claimed.text
     assert 'value="approve"' in claimed.text and _state(case_id)[0] == "in_review"
+
+
+def test_an_experts_link_shows_the_roster_by_name_title_and_institution(site):
+    from tests.e2e.test_application_story_http import EXPERTS, _in_expert_review
+
+    _, mailbox = site
+    _, links = _in_expert_review(mailbox)
+    shown = httpx.get(links[EXPERTS[0]]).text
+    assert "严可钦" in shown and "主任医师" in shown and "青川市中心医院" in shown  # the director, as people know him
+    assert "鲁思远" in shown and "副主任医师" in shown
+    assert "yan.keqin@qch2.qingchuan.example" not in shown and "lu.siyuan@qch2" not in shown
+
+
+def test_a_death_link_shows_the_link_persons_view_and_records_no_read(site):
+    _, mailbox = site
+    with unit_of_work() as s:
+        case = engine.create_case(s, "death_review", COMMISSION, {"title": "死亡病例 QCH1", **DEATH})
+        engine.fire_as_system(s, case, "screen")
+        engine.fire(s, "death_review", case.id, "assign", email=COMMISSION,
+                    changes={"center": "CARD", "reviewers": [DIRECTOR]})
+        case_id, patient_key = case.id, DEATH["patient_key"]
+    deliver()
+    link = link_in(mailbox.to(DIRECTOR, f"死亡病例评审 #{case_id}")[0])
+    shown = httpx.get(link, headers={"User-Agent": "Scanner"}).text
+    assert DEATH["diagnosis"] in shown  # the facts the reviewer needs, through the read service
+    assert patient_key not in shown  # a reviewer sees all but the patient key (Y§22)
+    with unit_of_work() as s:
+        assert s.exec(select(AccessLog).where(AccessLog.case_id == case_id)).all() == []

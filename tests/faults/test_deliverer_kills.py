@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 

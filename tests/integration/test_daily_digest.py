@@ -7,8 +7,10 @@ from sqlmodel import select
 from models import OutboxMessage
 from qcflow import engine
 from qcflow.services import tasks
+from qcflow.services.mail import deliver_outbox as deliver
 from qcflow.store.db import unit_of_work
-from tests.helpers import LEADER, REVIEWER, SECRETARY, fire, new_document, rendered
+from tests.helpers import LEADER, REVIEWER, REVIEWER2, SECRETARY, fire, new_document, reconfigure, rendered
+from tests.smtp import LINK, SmtpServer, parts
 
 pytestmark = pytest.mark.db
 
@@ -37,3 +39,61 @@ def test_one_digest_a_day_for_those_who_chose_it(demo, clock):
         tasks.set_digest(s, engine.person_by_email(s, REVIEWER).id, False)
         assert tasks.send_daily_digests(s) == 0  # switched off
         assert len(_digests(s)) == 1
+
+
+# --- held task mails and the scheduled flow, through a real SMTP server ---------------------------------
+
+@pytest.fixture
+def smtp(demo, monkeypatch):
+    with SmtpServer() as server:
+        monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("QCFLOW_SMTP_PORT", str(server.port))
+        reconfigure()
+        yield server
+    reconfigure()
+
+
+def _addressees(smtp, subject_contains: str = "") -> list[str]:
+    return [m["To"].addresses[0].addr_spec for m in smtp.messages if subject_contains in m["Subject"]]
+
+
+def _statuses(to: str) -> dict[str, str]:
+    with unit_of_work() as s:
+        return {m.template: m.status for m in s.exec(select(OutboxMessage).where(OutboxMessage.to_addr == to))}
+
+
+def test_task_mails_wait_for_the_digest_and_the_flow_sends_one_a_day(harness, smtp, clock):
+    from flows.daily_digest import daily_digest
+
+    with unit_of_work() as s:
+        tasks.set_digest(s, engine.person_by_email(s, REVIEWER).id, True)
+        case_id = new_document(s)
+    fire(case_id, "submit", SECRETARY)
+    assert _statuses(REVIEWER) == {"task_review": "held"}  # kept, not sent on its own
+    assert _statuses(REVIEWER2) == {"task_review": "pending"}  # who did not choose the digest: as before
+    sent = deliver().sent
+    assert REVIEWER2 in _addressees(smtp) and REVIEWER not in _addressees(smtp) and sent == len(smtp.messages)
+
+    first = daily_digest()
+    assert first["digests"] == 1 and first["mail"]["sent"] == 1
+    [digest] = [m for m in smtp.messages if m["To"].addresses[0].addr_spec == REVIEWER]
+    text, _ = parts(digest)
+    assert "【每日待办汇总】" in digest["Subject"] and "审核通过" in text
+    assert LINK.search(text), "the held task link lets the reviewer act without signing in"
+    assert _statuses(REVIEWER) == {"task_review": "digested", "daily_digest": "sent"}
+    assert daily_digest()["digests"] == 0 and len(smtp.messages) == sent + 1  # once a day
+
+
+def test_notices_are_never_held_and_switching_off_releases_what_was_held(smtp, clock):
+    with unit_of_work() as s:
+        for email in (REVIEWER, SECRETARY):
+            tasks.set_digest(s, engine.person_by_email(s, email).id, True)
+        case_id = new_document(s)
+    fire(case_id, "submit", SECRETARY)
+    fire(case_id, "reject", REVIEWER, comment="不属于本中心职责")
+    assert _statuses(SECRETARY) == {"notice_rejected": "pending"}  # a notice goes out at once
+    with unit_of_work() as s:
+        tasks.set_digest(s, engine.person_by_email(s, REVIEWER).id, False)
+    assert _statuses(REVIEWER) == {"task_review": "pending"}
+    deliver()
+    assert {REVIEWER, REVIEWER2} <= set(_addressees(smtp, "待审核"))

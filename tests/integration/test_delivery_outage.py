@@ -21,6 +21,8 @@ import pytest
 from sqlmodel import select
 
 from models import OutboxMessage
+from models.admin_audit import AdminAction
+from qcflow import engine
 from tests.helpers import REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document, reconfigure
 from tests.integration.test_delivery import CountingController, Credentials, Recorder, _free_port
 
@@ -334,21 +336,30 @@ def test_failed_mail_is_listed_and_requeued_from_the_cli(server, clock, monkeypa
     assert all(m["subject"].startswith("【待审核】") for m in failed)
 
     sent_id = next(r.id for r in _rows() if r.status == "sent")
-    refused = _cli("outbox", "requeue", "--id", str(sent_id), "--id", "999999")
+    secretary = _cli("outbox", "requeue", "--id", str(failed[0]["id"]), "--as", SECRETARY)
+    assert secretary.returncode == 2 and "卫健委工作人员" in secretary.stderr and "Y§22" in secretary.stderr
+    assert "Traceback" not in secretary.stderr
+    refused = _cli("outbox", "requeue", "--id", str(sent_id), "--id", "999999", "--as", REVIEWER)
     assert refused.returncode == 2 and "已发送" in refused.stderr and "999999" in refused.stderr
     assert sum(r.status == "failed" for r in _rows()) == 4  # nothing changed
 
     server.recorder.reject = set()
-    one = _cli("outbox", "requeue", "--id", str(failed[0]["id"]))
+    one = _cli("outbox", "requeue", "--id", str(failed[0]["id"]), "--as", REVIEWER)
     assert one.returncode == 0 and "已重新排队 1 封" in one.stdout
     assert _deliver().sent == 1
-    rest = _cli("--json", "outbox", "requeue", "--all-failed")
+    rest = _cli("--json", "outbox", "requeue", "--all-failed", "--as", SECTION_HEAD)
     assert rest.returncode == 0 and len(json.loads(rest.stdout)["requeued"]) == 3
     assert _deliver().sent == 3
     assert {r.status for r in _rows()} == {"sent"}
     ids = _message_ids(server.recorder)
     assert len(ids) == len(set(ids)) == 6
     assert json.loads(_cli("--json", "outbox", "list").stdout)["mails"] == []
+    from qcflow.store.db import unit_of_work
+
+    with unit_of_work() as s:  # who requeued what, in the audit
+        audit = [(a.person_id, a.details["ids"]) for a in s.exec(select(AdminAction).order_by(AdminAction.id))]
+        reviewer, head = (engine.person_by_email(s, e).id for e in (REVIEWER, SECTION_HEAD))
+    assert audit == [(reviewer, [failed[0]["id"]]), (head, sorted(m["id"] for m in failed[1:]))]
 
 
 # --- STARTTLS ------------------------------------------------------------------------------------------

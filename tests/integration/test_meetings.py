@@ -95,7 +95,10 @@ def test_the_secretary_records_a_meeting_and_it_is_listed(demo):
 
 def test_the_director_and_a_deputy_may_record_too(demo):
     record(DIRECTOR, kind="training", title="质控培训")
-    record(DEPUTY, kind="dispatch", title="12月调度会")
+    record(DEPUTY, kind="dispatch", title="12月调度会",  # H4: its topics and both levels (tests/integration/test_dispatch_held.py)
+           topics=[{"topic": "improvement_goals", "note": "进度通报"}, {"topic": "adverse_events", "note": "溯源通报"}],
+           attendees=[{"name": "陆一鸣", "level": "same"}, {"name": "省中心代表", "level": "upper"},
+                      {"name": "临溪县代表", "level": "lower"}])
     with unit_of_work() as s:
         assert [m["kind"] for m in meetings.list_meetings(s, "CARD")] == ["training", "dispatch"]
 

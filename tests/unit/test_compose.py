@@ -12,6 +12,10 @@ NOTICE_TEMPLATES = {"meeting_reminder", "dispatch_invite"}
 # Mails to one person about the platform itself (sign-in, digest, mail outage): no single case.
 PERSONAL_TEMPLATES = {"signin_link", "daily_digest", "mail_outage_alert"}
 CASE_TEMPLATES = [n for n in template_names() if n not in NOTICE_TEMPLATES | PERSONAL_TEMPLATES]
+# Case mails whose subject names the case by its reference (the engine's `case_ref`: "公文 #12", or the
+# 文号 once issued), so a mailbox of several 【待审核】 tells them apart; document_issued names doc_number.
+REF_TEMPLATES = ["task_review", "task_revise", "task_signoff", "task_expert_review", "notice_accepted",
+                 "notice_issued", "notice_rejected", "deadline_escalation", "deadline_reminder", "report_opened"]
 
 
 def full_context(**overrides) -> dict:
@@ -25,6 +29,7 @@ def full_context(**overrides) -> dict:
         "due_date": "2026-10-12",
         "step_label": "审核",
         "kind_label": "公文",
+        "case_ref": "公文 #12",  # optional: a template renders without it (see below)
         "link": LINK,
     }
     context.update(overrides)
@@ -68,6 +73,23 @@ def test_no_template_leaves_a_placeholder_unrendered(name):
     email = compose(name, **full_context())
     for part in (email.subject, email.text, email.html):
         assert "{{" not in part and "{%" not in part and "None" not in part
+
+
+@pytest.mark.parametrize("name", REF_TEMPLATES)
+def test_case_subjects_carry_the_case_ref_before_the_title(name):
+    subject = compose(name, **full_context()).subject
+    assert "】公文 #12 关于召开2026年下半年" in subject
+    others = {compose(name, **full_context(case_ref=f"公文 #{n}")).subject for n in (12, 13, 14)}
+    assert len(others) == 3  # three mails of the same kind, told apart
+
+
+@pytest.mark.parametrize("name", CASE_TEMPLATES)
+def test_the_case_ref_is_optional(name):
+    context = full_context()
+    del context["case_ref"]
+    subject = compose(name, **context).subject
+    assert "#12" not in subject and "  " not in subject and "】 " not in subject
+    assert full_context()["case_title"] in subject
 
 
 @pytest.mark.parametrize("name", ["document_issued", "notice_issued"])

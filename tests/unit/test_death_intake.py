@@ -246,3 +246,14 @@ def test_case_key_title_and_data_carry_no_identity():
         "department": "呼吸内科", "diagnosis": "重症肺炎", "drg": "ES23", "autopsy": True, "adverse_grade": "I",
         "patient_key": "k" * 64, "low_risk": True, "low_risk_source": "drg:2026", "reported_via": "import",
     }
+
+
+def test_a_cell_with_a_control_character_is_refused_by_name():
+    from datetime import date as _date
+
+    from states.death_intake import parse_row
+
+    record, errors = parse_row({"record_no": "\x00", "died_on": "2026-10-05"}, 7, today=_date(2026, 11, 24))
+    assert record is None
+    assert [(e.row, e.field) for e in errors] == [(7, "record_no")]
+    assert "控制字符" in errors[0].message

@@ -56,7 +56,7 @@ def test_minutes_and_files_are_optional():
 @pytest.mark.parametrize("kind,rule", [("member_meeting", "Y§19"), ("training", "Y§19"), ("dispatch", "H4")])
 def test_each_kind_cites_its_article(kind, rule):
     reasons = validate_meeting(meeting(kind=kind, title=""), TODAY)
-    assert [r.rule for r in reasons] == [rule]
+    assert reasons and {r.rule for r in reasons} == {rule}  # a dispatch meeting also lacks its H4 topics
 
 
 def test_an_unknown_kind_is_refused_naming_the_kinds():

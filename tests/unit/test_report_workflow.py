@@ -300,8 +300,13 @@ def test_choices_offer_the_steps_this_actor_may_take_now(state, actor, expected)
     assert {t.trigger for t in WORKFLOW.choices(report(state), actor)} == expected
 
 
-def test_submit_is_not_offered_while_the_stored_summary_is_empty_but_saving_a_draft_is():
-    assert {t.trigger for t in WORKFLOW.choices(report("open", summary=""), SECRETARY)} == {"edit"}
+def test_submit_is_offered_on_an_empty_report_so_it_is_written_and_submitted_in_one_step():
+    empty = report("open", summary="")
+    assert {t.trigger for t in WORKFLOW.choices(empty, SECRETARY)} == {"edit", "submit"}
+    assert WORKFLOW.transitions["submit"].takes_changes  # the page shows the fields with it
+    assert WORKFLOW.next_state(empty, SECRETARY, Attempt("submit", changes={"summary": SUMMARY})) == "submitted"
+    with pytest.raises(Refused, match="工作总结不能为空"):  # still never submitted empty
+        WORKFLOW.next_state(empty, SECRETARY, Attempt("submit"))
 
 
 @pytest.mark.parametrize("trigger", ["approve", "reopen", "Submit"])
