@@ -110,7 +110,7 @@ def refusal(case: Subject, reader: Reader) -> Optional[Reason]:
     if level(case, reader) != NONE:
         return None
     if reader.anonymous:
-        return Reason(RULE, f"{case.label}含患者诊疗信息，查看前须表明身份（命令行请加 --as 您的邮箱，网页请先登录）")
+        return Reason(RULE, f"{case.label}属于受保护的质控数据，查看前须表明身份（命令行请加 --as 您的邮箱，网页请先登录）")
     return Reason(RULE, f"{reader.name} 不是该病例的评审人、负责评审的质控中心人员、报告医院人员或卫健委医政医管科人员，"
                         f"不能查看{case.label} #{case.id}")
 

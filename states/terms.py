@@ -77,8 +77,9 @@ def _third_term(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
     return [Reason(r.rule, f"主任 {name} {r.message}，请改为重新遴选") for r in check_reappointment(served)]
 
 
-def title_of(data: dict[str, Any]) -> str:
-    return str(data.get("title") or "")
+def _leaders_qualify(case: CaseView, actor: Actor, attempt: Attempt) -> list[Reason]:
+    """Y§11 on the first day of the next term: a reappointment is an appointment."""
+    return [Reason(r.rule, f"续聘：{r.message}") for r in case.facts.get("leader_reasons", ())]
 
 
 T = Transition
@@ -94,7 +95,7 @@ WORKFLOW = Workflow(
     creator_rule=RULE,
     fields=FIELDS,
     transitions=[
-        T("reappoint", ("pending",), "reappointed", "续聘下一届", DECIDERS, RULE, guards=(_third_term,)),
+        T("reappoint", ("pending",), "reappointed", "续聘下一届", DECIDERS, RULE, guards=(_third_term, _leaders_qualify)),
         T("reselect", ("pending",), "reselection", "重新遴选挂靠单位和主任", DECIDERS, RULE,
           comment_required="决定重新遴选须写明依据（如聘期内年度考核结果）"),
     ],

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from states.policy import Limit
 from states.rules import Actor, CaseView, Reason
+from states.staffing import Member
 from states.workflow import Attempt, DeadlineSpec, Input, Notify, OnEnter, Transition, Workflow, needs_input
 
 RULE = "Y§26"
@@ -36,6 +37,14 @@ FIELDS = {
     "nomination_note": "推荐说明",
     "appointed_on": "任命日期（YYYY-MM-DD，可不填：审定当日）",
 }
+
+
+def vacant_seats(posts: list[str]) -> tuple[Member, ...]:
+    """Y§26(三) over Y§10: a post recorded vacant keeps its seat in the count while its vacancy is open
+    (filling it goes through the vacancy, so a second director added meanwhile is still refused)."""
+    return tuple(Member(name="（空缺）", role=post, title="正高", birth_date=date(1970, 1, 1), institution_code="",
+                        institution_county_level=False, department_head=True, penalty_dates=(),
+                        provincial_society_member=True) for post in posts)
 
 
 def _day(value: Any) -> Optional[date]:

@@ -7,6 +7,7 @@ import typer
 from qcflow.cli.output import JsonFlag, as_email, data_file, emit, read_data
 from qcflow.core.clock import today, utcnow
 from qcflow.services.handover import change_host
+from qcflow.services.meetings import dispatch_obligations
 from qcflow.services.terms import terms_ending
 from qcflow.services.registry import center_detail, center_rows, change_roster
 from qcflow.store.db import unit_of_work
@@ -81,3 +82,13 @@ def change_host_(code: str,
         result = change_host(session, code, actor, changes, utcnow())
     emit(json_, result, f"{code} 挂靠单位已变更为 {result['new_host']}；交接事项 #{result['case_id']} 须在 "
                         f"{result['due']} 前完成（qcflow case show handover {result['case_id']}）")
+
+
+@app.command("dispatch")
+def dispatch(code: Annotated[Optional[str], typer.Argument(help="质控中心代码（不填：全部在用中心）")] = None,
+             json_: JsonFlag = False) -> None:
+    """列出未召开每月工作调度会的月份（H4；已结束的月份，自中心人员到任当月起）"""
+    with unit_of_work() as session:
+        rows = dispatch_obligations(session, today(), code)
+    emit(json_, rows, "\n".join(f"{r['center']:<6} {r['label']}（{r['rule']}）" for r in rows)
+         or "各中心每月均已登记工作调度会")

@@ -5,11 +5,19 @@ from typing import Annotated, Optional
 import typer
 
 from qcflow.cli.output import JsonFlag, as_email, data_file, emit, read_data
+from qcflow.core.errors import UserError
 from qcflow.services import meetings
 from qcflow.store.db import unit_of_work
 from states.meetings import kind_label
 
 app = typer.Typer()
+YEARS = (2000, 2100)  # what a year of meeting records can be; beyond it the calendar has no days
+
+
+def _year(value: Optional[int]) -> Optional[int]:
+    if value is not None and not YEARS[0] <= value <= YEARS[1]:
+        raise UserError(f"年份 {value} 不合理：请写 {YEARS[0]}–{YEARS[1]} 之间的四位年份，例如 --year 2026")
+    return value
 
 
 @app.command("record")
@@ -27,7 +35,8 @@ def record(center: Annotated[str, typer.Option("--center", help="质控中心代
 
 @app.command("list")
 def list_(center: Annotated[Optional[str], typer.Option("--center")] = None,
-          year: Annotated[Optional[int], typer.Option("--year")] = None, json_: JsonFlag = False) -> None:
+          year: Annotated[Optional[int], typer.Option("--year", callback=_year)] = None,
+          json_: JsonFlag = False) -> None:
     """列出会议和培训记录"""
     with unit_of_work() as session:
         rows = meetings.list_meetings(session, center, year)

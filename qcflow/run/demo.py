@@ -196,4 +196,5 @@ def walk_story(print_json: bool = False) -> int:
                   f" → 卫健委批准 → {center['name']}（{center['code']}）已设置")
             for p in center["people"]:
                 print(f"    {p['role_label']:<4} {p['name']:<6} {p['title']:<8} 任期 {p['term_start']} 至 {p['term_end']}")
+    print("\n" + demo_indicators.summary())  # H3: the indicator data set and its guidance tasks
     return 0

@@ -39,3 +39,14 @@ def load() -> Optional[dict]:
         guidance = open_guidance(session, SPECIALTY, YEARS[-1])
         claim(session, KEY, "demo", utcnow())
     return guidance
+
+
+def summary() -> str:
+    """What the demo's indicator part left, for `qcflow demo` to print."""
+    with unit_of_work(read_only=True) as session:
+        rows = Raw(session).rows("SELECT id, title, state FROM qc_case WHERE kind = 'guidance' ORDER BY id")
+    lines = [f"▶ 质控指标（{SPECIALTY}，2025–2026 年，虚构数据）：未达标者已开“带着数据”专项指导 {len(rows)} 项，"
+             "邮件已发给心血管病质控中心主任和秘书"]
+    lines += [f"    专项指导 #{case_id} {title}" for case_id, title, _ in rows]
+    lines.append("    看板：/indicators（登录后按身份显示）；命令：qcflow indicators show --specialty CARD --year 2026 --as EMAIL")
+    return "\n".join(lines)

@@ -47,7 +47,7 @@ def identify(session: Session, kind: str, email: Optional[str]) -> Optional[int]
     workflow = engine.workflow_for(kind)
     if not email:
         if workflow.private:
-            raise Refused([Reason(privacy.RULE, f"{workflow.label}含患者诊疗信息，查看须用 --as 指明您的邮箱，"
+            raise Refused([Reason(privacy.RULE, f"{workflow.label}属于受保护的质控数据，查看须用 --as 指明您的邮箱，"
                                                 f"系统按您的身份决定可见内容并记录查阅")])
         return None
     return engine.person_by_email(session, email).id

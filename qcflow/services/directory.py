@@ -331,11 +331,17 @@ def apply(session: Session, parsed: dict[str, list[Any]]) -> LoadReport:
     for row in session.exec(select(Institution)).all():
         inst_ids.setdefault(row.code, row.id)
     center_ids = {}
+    revoked: set[int] = set()
     for c in parsed["centers"]:
+        existing = session.exec(select(Center).where(Center.code == c.code)).first()
+        # A revocation is the commission's decision (Y§26), recorded in its case: a file never undoes it.
+        status = "revoked" if existing is not None and existing.status == "revoked" else c.status
         row = _upsert(session, Center, "code", c.code, {
             "name": c.name, "specialty": c.specialty, "category": c.category,
-            "host_institution_id": inst_ids[c.host], "status": c.status}, report, "centers")
+            "host_institution_id": inst_ids[c.host], "status": status}, report, "centers")
         center_ids[c.code] = row.id
+        if status == "revoked":
+            revoked.add(row.id)
     for p in parsed["people"]:
         person = _upsert(session, Person, "email", p.email, {
             "name": p.name, "title": p.title, "birth_date": p.birth_date,
@@ -343,7 +349,9 @@ def apply(session: Session, parsed: dict[str, list[Any]]) -> LoadReport:
         wanted = set()
         for spec in p.roles:
             role, _, center = spec.partition("@")
-            wanted.add((role, center_ids.get(center) if center else None))
+            center_id = center_ids.get(center) if center else None
+            if center_id not in revoked:  # no post at a revoked center comes back from the file
+                wanted.add((role, center_id))
         sync_directory_posts(session, person.id, _listed_posts(p, wanted), clock.today())  # terms (Y§26)
         added, removed = sync_directory_roles(session, person.id, wanted)
         for _ in range(added):

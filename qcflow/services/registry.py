@@ -22,6 +22,7 @@ from states.report import INDICATOR_FIELDS
 from states.roster import check_change, check_reappointments, may_change
 from states.rules import Reason, Refused
 from states.staffing import ROLES, Roster, consecutive_terms, term_end
+from states.vacancy import WORKFLOW as VACANCY, vacant_seats
 from states.validation import check_roster_change
 
 
@@ -145,6 +146,7 @@ def change_roster(session: Session, code: str, email: str, data: dict[str, Any],
     if problems:
         raise UserError("；".join(problems))
     members = tuple(member_from(p, institutions.get(p.institution_id), entry, problems) for entry, p, _ in proposed.values())
+    members += vacant_seats(vacant_posts(session, center.id))  # Y§26(三): open vacancies keep their seats
     host = institutions[center.host_institution_id].code
     roster = Roster(center.specialty, host, members, str(data.get("size_justification") or ""))
     reasons = check_change(roster, newly_leading, today, str(data.get("reason") or ""))
@@ -302,3 +304,10 @@ def end_institution_posts(session: Session, center_id: int, institution_id: int,
             _end(session, appointment, day, why)
             ended.append(person.name)
     return ended
+
+
+def vacant_posts(session: Session, center_id: int) -> list[str]:
+    """The posts recorded vacant on a center whose vacancy case is still open (Y§26(三))."""
+    return [str((data or {}).get("post")) for data, state in session.exec(select(Case.data, Case.state).where(
+                Case.kind == "vacancy", Case.center_id == center_id)).all()
+            if state not in VACANCY.final]

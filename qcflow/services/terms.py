@@ -21,7 +21,7 @@ from qcflow.engine import plugins
 from qcflow.services.registry import current_posts, renew_terms
 from qcflow.store.raw import Raw
 from states import terms as T
-from states.staffing import ROLES
+from states.staffing import ROLES, Member, Roster, check_leaders
 
 def term_grades(session: Session, center_code: str, first: date, last: date) -> list[dict[str, Any]]:
     """The center's published yearly grades for the years of a term (Y§26(二)); empty: none yet."""
@@ -68,12 +68,24 @@ def open_term_notices(session: Session, now: Optional[datetime] = None) -> list[
 
 @plugins.provides_facts("term")
 def _term_facts(session: Session, case: Case, data: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The director whose term the case is about, with the consecutive terms served so far (Y§26(一))."""
+    """The director whose term the case is about, with the consecutive terms served so far (Y§26(一)),
+    and what Y§11 says of the director and deputies on the first day of the next term."""
     last_day = date.fromisoformat(str(data["term_end"]))
+    center = session.get(Center, case.center_id)
+    facts: dict[str, Any] = {}
+    leaders = []
     for appointment, person in current_posts(session, case.center_id):
-        if appointment.role == "director" and appointment.term_end == last_day:
-            return {"director": (person.name, appointment.consecutive_terms)}
-    return {}
+        if appointment.term_end != last_day or appointment.role not in ("director", "deputy"):
+            continue
+        if appointment.role == "director":
+            facts["director"] = (person.name, appointment.consecutive_terms)
+        if person.birth_date is not None:
+            leaders.append(Member(name=person.name, role=appointment.role, title=person.title,
+                                  birth_date=person.birth_date, institution_code="", institution_county_level=False,
+                                  department_head=appointment.department_head, penalty_dates=(),
+                                  provincial_society_member=appointment.provincial_society_member))
+    facts["leader_reasons"] = check_leaders(Roster(center.specialty, "", tuple(leaders)), T.next_term_start(last_day))
+    return facts
 
 
 @plugins.effect("reappoint_term")

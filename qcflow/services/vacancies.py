@@ -115,10 +115,3 @@ def _fill(session: Session, case: Case, now: datetime) -> None:
                     department_head=_yes(data.get("department_head")),
                     provincial_society_member=_yes(data.get("provincial_society_member")))
 
-
-def open_vacancies(session: Session, center_id: int) -> list[str]:
-    """The posts vacant now on a center (Y§10 tolerates them while their vacancy case is open)."""
-    final = V.WORKFLOW.final
-    return [str(Raw.read_js(data).get("post")) for data, state in Raw(session).rows(
-        "SELECT data, state FROM qc_case WHERE kind = 'vacancy' AND center_id = ?", [center_id])
-        if state not in final]

@@ -75,7 +75,7 @@ def _hostile(paths: list[str], count: int, rng: random.Random) -> list[str]:
     """Forged tokens: real ones changed a little, cut, lengthened, and plain garbage."""
     tokens = [p.rsplit("/", 1)[1] for p in paths]
     made = ["../../etc/passwd", "%00", "' OR 1=1 --", "令牌", "a" * 5000, "null", "0", "-1", "%2e%2e%2f"]
-    while len(made) < count:
+    while len(made) < count + count // 10:
         t = rng.choice(tokens)
         how = rng.randrange(5)
         if how == 0:
@@ -90,6 +90,8 @@ def _hostile(paths: list[str], count: int, rng: random.Random) -> list[str]:
         else:
             t = "".join(rng.choice("ABCDEFabcdef0123456789_-.") for _ in range(rng.randrange(1, 200)))
         made.append(t)
+    real = set(tokens)
+    made = [t for t in made if t not in real]  # a change can give the token back (a character for itself)
     return [f"/{rng.choice(['t', 'login'])}/{t}" for t in made[:count]]
 
 

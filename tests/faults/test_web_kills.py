@@ -155,13 +155,15 @@ def test_the_web_process_killed_mid_post_loses_and_duplicates_no_decision(demo, 
     lost = [d for d in documents if approvals[d] == 0]
     duplicated = [d for d in documents if approvals[d] > 1]
     assert not lost and not duplicated, approvals
-    # the second try: a fresh decision if the first was rolled back, else the "already done" page
-    assert all(a.get("status") in (None, 303, 409) for a in again), again
+    # the second try: a fresh decision (303) if the first was rolled back; else the link is used (409), or
+    # — a reviewer may still reject a document awaiting sign-off — its page refuses a second approval (422)
+    retried = {d: again[i].get("status") for i, d in enumerate(documents) if "status" in again[i]}
+    assert all(status in (303, 409, 422) for status in retried.values()), retried
+    assert all(approvals[d] == 1 for d, status in retried.items() if status != 303)
     broken = {d: w for d in documents if (w := _whole(d))}
     assert not broken, broken
     assert report.intact, report.as_dict()["broken"][:3]
     cut = sum(isinstance(o.get("status"), str) for o in outcomes)
     record("web_kills", kills=kills, posts_in_flight=len(documents), answered_before_kill=answered_before_kill,
-           cut_off_by_the_kill=cut, decided_by_the_cut_off_post=sum(approvals[d] == 1 and again[i].get("status") == 409
-                                                                    for i, d in enumerate(documents)),
+           cut_off_by_the_kill=cut, decided_by_the_cut_off_post=sum(status != 303 for status in retried.values()),
            lost=len(lost), duplicated=len(duplicated))

@@ -108,3 +108,22 @@ def test_the_invitation_with_its_calendar_file_stays(directory):
     with unit_of_work() as session:
         assert meetings.send_dispatch_invitations(session, date(2026, 11, 24)) == ["dispatch:CARD:2026-12",
                                                                                      "dispatch:NURS:2026-12"]
+
+
+def test_center_dispatch_lists_the_missing_months_from_the_command_line(directory):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    _record(HELD)
+    env = {**os.environ, "QCFLOW_FIXED_NOW": "2027-01-10T09:00:00+08:00"}
+    run = subprocess.run([sys.executable, "-m", "qcflow", "center", "dispatch", "CARD", "--json"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert [r["month"] for r in json.loads(run.stdout)] == ["2026-11"]
+    unknown = subprocess.run([sys.executable, "-m", "qcflow", "center", "dispatch", "NOPE"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2 and "NOPE" in unknown.stderr

@@ -162,3 +162,29 @@ def test_both_hosts_act_from_their_emailed_links_over_http(directory, site):
     state, data = _case(case_id)
     assert state == "closed" and data["systems"] == ITEMS["systems"]
     assert "center_director" not in _roles(DIRECTOR)
+
+
+def test_change_host_from_the_command_line_refuses_a_center_staffer_and_opens_the_case_for_the_commission(
+        directory, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    data = tmp_path / "change.yaml"
+    data.write_text(yaml.safe_dump(CHANGE, allow_unicode=True), encoding="utf-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "qcflow", *args], cwd=ROOT, env=dict(os.environ),
+                              capture_output=True, text=True, timeout=120)
+
+    refused = run("center", "change-host", "CARD", "--as", DIRECTOR, "--data", str(data))
+    assert refused.returncode == 2 and "Y§27" in refused.stderr and _host() == "青川市第一人民医院"
+    done = run("center", "change-host", "CARD", "--as", REVIEWER, "--data", str(data), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["due"] == "2026-12-24" and _case(result["case_id"])[0] == "listing"

@@ -257,11 +257,11 @@ def test_the_flows_remind_and_invite_through_smtp_and_a_rerun_sends_nothing(harn
     from flows.check_meetings import check_meetings
     from flows.dispatch_meeting import dispatch_meeting_invite
 
-    first = check_meetings(as_of="2026-12-10")
+    first = check_meetings(as_of="2026-12-10", force=True)  # a later day, acted on
     assert first["reminded"] == EXPECTED_KEYS and first["mail"]["sent"] == 8
-    invited = dispatch_meeting_invite(as_of="2026-12-10")
+    invited = dispatch_meeting_invite(as_of="2026-12-10", force=True)
     assert invited["invited"] == ["dispatch:CARD:2027-01", "dispatch:NURS:2027-01"] and invited["mail"]["sent"] == 2
     assert len(smtp.messages) == 10
-    assert check_meetings(as_of="2026-12-11")["mail"]["sent"] == 0
-    assert dispatch_meeting_invite(as_of="2026-12-11")["invited"] == []
+    assert check_meetings(as_of="2026-12-11", force=True)["mail"]["sent"] == 0
+    assert dispatch_meeting_invite(as_of="2026-12-11", force=True)["invited"] == []
     assert len(smtp.messages) == 10

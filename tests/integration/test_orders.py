@@ -183,6 +183,24 @@ def test_nothing_is_removed_until_the_commission_decides_and_then_all_of_it(demo
     assert "挂靠资格已撤销" in str(refused.value)
 
 
+def test_a_directory_reload_does_not_undo_a_removal(demo):
+    from qcflow.services import directory
+    from tests.conftest import DEMO_DIRECTORY
+
+    issue()
+    issue(grounds=(8,))
+    (removal,) = cases("removal")
+    with unit_of_work() as s:
+        engine.fire(s, "removal", removal.id, "decide_remove", email=SECTION_HEAD, comment="主任办公会决定")
+    with unit_of_work() as s:  # the same file again, which still lists CARD as active with its director
+        directory.load_file(s, DEMO_DIRECTORY)
+    with unit_of_work() as s:
+        card = s.exec(select(Center).where(Center.code == "CARD")).one()
+        assert card.status == "revoked"
+        assert s.exec(select(RoleAssignment).where(RoleAssignment.role == "center_director",
+                                                   RoleAssignment.center_id == card.id)).all() == []
+
+
 def test_keeping_the_director_changes_nothing(demo):
     issue()
     issue(grounds=(8,))

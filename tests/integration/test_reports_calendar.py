@@ -10,6 +10,8 @@ three people hold commission_reviewer (two reviewers and the section head).
 """
 from __future__ import annotations
 
+import re
+
 import logging
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -160,7 +162,7 @@ def test_open_reports_opens_one_case_per_active_center_with_its_deadline_and_mai
         to_center = [m for m in mails if m.case_id == case.id]
         assert {m.to_addr for m in to_center} == CENTER_PEOPLE[code]
         for m in to_center:
-            assert m.subject == f"【待提交】{case.title}（截止 2026年06月30日）"
+            assert m.subject == f"【待提交】工作报告 #{case.id} {case.title}（截止 2026年06月30日）"
             assert "2026年06月30日" in m.text_body and case.title in m.text_body and m.status == "pending"
 
 
@@ -242,7 +244,9 @@ def test_a_daily_sweep_through_june_sends_each_reminder_once_on_its_day(smtp):
         assert "2026年06月30日" in text and "报告报送" in text
     escalations = received["2026-07-03"]
     assert addresses(escalations) == sorted(list(COMMISSION_REVIEWERS) * 2)
-    assert {m["Subject"] for m in escalations} == {f"【逾期督办】{CARD_TITLE}", f"【逾期督办】{NURS_TITLE}"}
+    assert {re.sub(r"工作报告 #\d+ ", "", m["Subject"]) for m in escalations} == {f"【逾期督办】{CARD_TITLE}",
+                                                                            f"【逾期督办】{NURS_TITLE}"}
+    assert all(re.match(r"【逾期督办】工作报告 #\d+ ", m["Subject"]) for m in escalations)  # the case's number
     with unit_of_work() as s:
         ledger = sorted((d.action, d.key.rsplit(":", 1)[-1]) for d in s.exec(select(Dispatch)).all())
     assert ledger == sorted([("remind", "remind-7"), ("remind", "remind-1"), ("remind", "remind-due"),
@@ -591,8 +595,8 @@ def test_the_open_reports_flow_opens_the_reports_and_the_mail_reaches_smtp(harne
     assert result["opened"] == ["CARD", "NURS"] and result["already_open"] == []
     assert result["mail"]["sent"] == 4 and result["mail"]["errors"] == []
     assert addresses(smtp.messages) == sorted(EVERY_CENTER_PERSON)
-    assert {m["Subject"] for m in smtp.messages} == {f"【待提交】{CARD_TITLE}（截止 2026年06月30日）",
-                                                     f"【待提交】{NURS_TITLE}（截止 2026年06月30日）"}
+    assert {re.sub(r"工作报告 #\d+ ", "", m["Subject"]) for m in smtp.messages} == {
+        f"【待提交】{CARD_TITLE}（截止 2026年06月30日）", f"【待提交】{NURS_TITLE}（截止 2026年06月30日）"}
 
     # an admin re-runs it by hand (`qcflow flows run open-half-year-reports --param as_of=...`): nothing new
     again = run_flow("open-half-year-reports", {"as_of": "2026-06-02"}, local=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,9 +14,9 @@ from sqlmodel import select
 from qcflow import engine as qc
 from qcflow.store.db import unit_of_work
 from states.rules import Refused
-from tests.conftest import ROOT, TEST_NOW
+from tests.conftest import ROOT
 from tests.helpers import DIRECTOR, REVIEWER, REVIEWER2
-from tests.integration.governance_support import directory_file, deliver, load, smtp  # noqa: F401
+from tests.integration.governance_support import directory_file, deliver, load, site, smtp  # noqa: F401
 from tests.smtp import link_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -164,30 +164,61 @@ def test_center_terms_and_the_refused_third_term_from_the_command_line(engine, t
     assert bad.returncode == 2 and "无效" in bad.stderr
 
 
-def test_the_commission_page_shows_the_term_and_the_reviewer_decides_from_the_link_over_http(engine, tmp_path,
-                                                                                              clock, monkeypatch):
+def test_the_commission_page_shows_the_term_and_the_reviewer_decides_from_the_link_over_http(site, tmp_path, clock):
     import httpx
 
     from tests.e2e.formpost import post
-    from tests.integration.governance_support import SmtpServer, free_port, reconfigure  # noqa: F401
 
+    base, mailbox = site
     load(directory_file(tmp_path, card_term_start="2023-03-20", director_term=2))
     clock.set(_at("2026-12-21"))
     _open_notices()
     [(case_id, *_)] = _term_cases()
-    from tests.integration import governance_support
+    home = httpx.get(f"{base}/").text
+    assert "3 个月内聘期届满" in home and "陆一鸣" in home and "2027-03-20" in home
+    deliver()
+    [mail] = mailbox.to(REVIEWER, "聘期届满提示")
+    link = link_in(mail)
+    page = httpx.get(link).text
+    assert "重新遴选挂靠单位和主任" in page and "续聘下一届" not in page  # a third term is not offered (Y§26)
+    done = post(link, data={"decision": "reselect", "comment": "已连任两届，重新遴选"})
+    assert done.status_code == 200 and _term_cases()[0][1] == "reselection"
 
-    site = governance_support.site.__wrapped__(engine, monkeypatch)  # the fixture's body, entered here
-    base, mailbox = next(site)
-    try:
-        home = httpx.get(f"{base}/").text
-        assert "3 个月内聘期届满" in home and "陆一鸣" in home and "2027-03-20" in home
-        deliver()
-        [mail] = mailbox.to(REVIEWER, "聘期届满提示")
-        link = link_in(mail)
-        page = httpx.get(link).text
-        assert "续聘下一届" not in page  # the refused step is not offered (Y§26: a third term)
-        done = post(link, data={"decision": "reselect", "comment": "已连任两届，重新遴选"})
-        assert done.status_code == 200 and _term_cases()[0][1] == "reselection"
-    finally:
-        next(site, None)
+
+def test_reappointment_judges_y11_on_the_first_day_of_the_next_term(engine, tmp_path, clock):
+    import yaml
+
+    path = directory_file(tmp_path, card_term_start="2023-03-20", director_term=1)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for person in data["people"]:
+        if person["email"] == "deputy@card.qingchuan.example":
+            person["birth_date"] = "1966-03-25"  # still 60 on 2027-03-21, when the next term starts
+        if person["email"] == "deputy2@card.qingchuan.example":
+            person["birth_date"] = "1966-03-01"  # 61 on 2027-03-01: over 60 when the next term starts
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    load(path)
+    clock.set(_at("2026-12-21"))
+    _open_notices()
+    [(case_id, *_)] = _term_cases()
+    with unit_of_work() as session, pytest.raises(Refused) as refused:
+        qc.fire(session, "term", case_id, "reappoint", email=REVIEWER)
+    text = str(refused.value)
+    assert "贺临川" in text and "2027-03-21" in text and "Y§11" in text and "方建国" not in text
+
+
+def test_the_notice_carries_the_terms_published_yearly_grades(engine, tmp_path, clock):
+    from models import Center
+    from models.assessment import AssessmentResult
+
+    load(directory_file(tmp_path, card_term_start="2023-03-20"))
+    with unit_of_work() as session:
+        card = session.exec(select(Center).where(Center.code == "CARD")).one()
+        record = qc.open_case(session, "report", card, "占位报告", {"report_kind": "half_year", "period": "2026H2",
+                                                               "due_date": "2026-12-31", "summary": ""}, key="x")
+        for year, grade, score in ((2023, "良好", 80.0), (2024, "优秀", 88.5), (2022, "合格", 70.0)):
+            session.add(AssessmentResult(center_code="CARD", year=year, score=score, bonus=1.0, grade=grade,
+                                         case_id=record.id, published_at=_at("2026-01-10")))
+    clock.set(_at("2026-12-21"))
+    _open_notices()
+    [(_, _, _, data)] = _term_cases()
+    assert data["grades_text"] == "2023年：良好（81.0 分）\n2024年：优秀（89.5 分）"  # 2022 is before the term

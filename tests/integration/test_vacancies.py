@@ -120,7 +120,7 @@ def test_no_nomination_within_the_month_is_escalated_to_the_commission_through_s
     with unit_of_work() as session:
         sweep(session)
     deliver()
-    assert smtp.to(HOST1_LEADER, "办理提醒") or smtp.to(HOST1_LEADER, "提醒")
+    assert smtp.to(HOST1_LEADER, "【办理提醒】")  # 5 working days before the due day (states/ladders.py)
     assert _state(case_id) == "open"
     clock.set(datetime(2026, 12, 28, 9, 0, tzinfo=SHANGHAI))
     with unit_of_work() as session:
@@ -148,3 +148,40 @@ def test_the_host_nominates_and_the_commission_approves_from_the_emailed_links_o
     approved = post(link_in(task), data={"decision": "approve"})
     assert approved.status_code == 200 and _state(case_id) == "filled"
     assert _people()[NOMINEE]["role"] == "director"
+
+
+def test_while_the_vacancy_is_open_y10_counts_its_seat_for_other_roster_changes(directory):
+    from qcflow.services.registry import change_roster
+
+    _record()
+    member = {"email": NOMINEE, "role": "member"}
+    with unit_of_work() as session:  # without the seat, Y§10 would refuse: the center has no director now
+        change_roster(session, "CARD", REVIEWER, {"add": [member], "reason": "增补成员"}, utcnow())
+    assert _people()[NOMINEE]["role"] == "member"
+    second = {"email": OLD_NOMINEE, "role": "director", "department_head": True, "provincial_society_member": True}
+    with unit_of_work() as session, pytest.raises(Refused, match="主任应为 1 名"):
+        change_roster(session, "CARD", REVIEWER, {"add": [second], "reason": "另任主任"}, utcnow())
+
+
+def test_a_vacancy_from_the_command_line_and_a_nomination_by_someone_else_exits_2(directory, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "qcflow", *args], cwd=ROOT, env=dict(os.environ),
+                              capture_output=True, text=True, timeout=120)
+
+    data = tmp_path / "vacancy.yaml"
+    data.write_text(yaml.safe_dump(VACANCY, allow_unicode=True), encoding="utf-8")
+    made = run("case", "new", "vacancy", "--as", REVIEWER, "--data", str(data), "--json")
+    assert made.returncode == 0, made.stderr
+    nomination = tmp_path / "nominee.yaml"
+    nomination.write_text(yaml.safe_dump({"nominee": NOMINEE}), encoding="utf-8")
+    refused = run("case", "fire", "vacancy", "1", "nominate", "--as", HOST2_LEADER, "--data", str(nomination))
+    assert refused.returncode == 2 and "分管院领导" in refused.stderr and "Y§26" in refused.stderr
+    assert _state(1) == "open" and DIRECTOR not in _people()
