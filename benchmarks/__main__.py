@@ -41,6 +41,7 @@ CASES = {
     "mail": "benchmarks.case_mail",
     "link-page": "benchmarks.case_link_page",
     "cli-start": "benchmarks.case_cli_start",
+    "annual-report": "benchmarks.case_annual_report",  # H6 (issue 13)
 }
 TIMEOUT_S = {True: 240, False: 1200}  # per case: quick, full
 

@@ -75,8 +75,8 @@ __all__ = ["DeliveryReport", "build_message", "deliver", "deliver_pending"]
 MAX_ERROR_CHARS = 2000
 CONNECTIONS = 4  # most SMTP connections one run keeps open at once
 ROWS_PER_CONNECTION = 25  # one connection more for each this many rows claimed
-RECORD_ROWS = 25  # outcomes are written in one transaction once this many wait (or at the end of the run)
-RECORD_SECONDS = 1.0  # … or once the oldest has waited this long
+RECORD_ROWS = 25  # refusals and retries are written in one transaction once this many wait (or at the end)
+RECORD_SECONDS = 1.0  # … or once the oldest has waited this long; a sent mail is written at once
 
 TABLE = OutboxMessage.__table__
 
@@ -284,7 +284,9 @@ class _Run:
 
     def _enqueue(self, row: OutboxMessage, values: dict, sent: bool = False) -> None:
         self._queued.append((row, values, sent))
-        if len(self._queued) >= RECORD_ROWS:
+        if sent or len(self._queued) >= RECORD_ROWS:
+            # A mail the server accepted is recorded at once (group commit: one transaction takes every
+            # outcome queued meanwhile): a deliverer killed now resends only what was in flight.
             self._start_writer()
         elif len(self._queued) == 1:  # written by RECORD_SECONDS at the latest, however slow the server
             asyncio.get_running_loop().call_later(RECORD_SECONDS, self._start_writer)
@@ -308,8 +310,9 @@ class _Run:
                 if sent and row.id in lost:  # the lease ran out and another deliverer took the row over
                     self.report.errors.append(
                         f"{row.to_addr}：已发送，但租约已过期，未能记录，可能重复发送（{row.message_id}）")
-            if len(self._queued) < RECORD_ROWS and not self._draining:
-                return  # the rest waits for more (or for its timer)
+            if (len(self._queued) < RECORD_ROWS and not self._draining
+                    and not any(sent for _, _, sent in self._queued)):
+                return  # the rest (refusals, retries) waits for more (or for its timer)
 
     async def keep_lease(self) -> None:
         """Renew the lease every third of it, for as long as the run has rows to write."""

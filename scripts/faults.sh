@@ -17,7 +17,7 @@ import json, re, sys
 rows = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]
 def total(key, tests=None):
     return sum(r.get(key, 0) for r in rows if tests is None or r["test"] in tests)
-generated = sum(int(n) for n in re.findall(r"(\d+) passing examples", open(sys.argv[2], encoding="utf-8").read()))
+generated = sum(int(n) for n in re.findall(r"(\d+) passing\b", open(sys.argv[2], encoding="utf-8").read()))
 print(f"\nfault run ({sys.argv[3]} s):")
 print(f"  concurrent actions: {total('concurrent_actions')}")
 print(f"  kills: {total('kills')} (deliverer {total('kills', {'deliverer_kills'})}, web {total('kills', {'web_kills'})})")

@@ -15,3 +15,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -c "import qcflow.cli, prefect, aiosmtpd" # fail here, not later, if the install broke
   touch "$stamp"
 fi
+bash scripts/browser-deps.sh  # chromium, Chinese fonts (pages, PDF report), pdftotext

@@ -3,7 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/browser-deps.sh
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 echo "+ .venv/bin/python -m pytest $*"
 exec .venv/bin/python -m pytest "$@"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from states.rules import Actor, CaseView, Reason
-from states.workflow import Attempt, Input, Notify, OnEnter, Transition, Workflow
+from states.workflow import Attempt, Input, Notify, OnEnter, Transition, Workflow, needs_input
 
 RULE = "H2"
 AUTHORS = ("center_director", "center_secretary")
@@ -58,8 +58,14 @@ def files_named(data: dict[str, Any]) -> list[str]:
     return sorted({_text(item, "file") for part in PARTS for item in (data.get(part) or []) if _text(item, "file")})
 
 
+def keep_blank_inputs_out(data: dict[str, Any], changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """A form leaves the tables it does not show filled in empty: an empty input changes nothing."""
+    return {**data, **{k: v for k, v in changes.items() if v not in ("", [], None)}}
+
+
+@needs_input  # the page offers the step: the content is typed in with it
 def _complete(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
-    faults = validate({**case.data, **attempt.changes})
+    faults = validate(keep_blank_inputs_out(case.data, attempt.changes, actor))
     if faults and not attempt.changes:
         return Reason(RULE, "应知应会内容不完整，不能报送：" + "；".join(f.message for f in faults))
     return None
@@ -68,7 +74,7 @@ def _complete(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason
 def _files_attached(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
     """Every file an item names is uploaded: the public page must not offer a download that is not there."""
     attached = set(case.facts.get("attached_files", ()))
-    missing = [name for name in files_named({**case.data, **attempt.changes}) if name not in attached]
+    missing = [name for name in files_named(keep_blank_inputs_out(case.data, attempt.changes, actor)) if name not in attached]
     if missing:
         return Reason(RULE, f"以下附件尚未上传：{'、'.join(missing)}（qcflow compendium attach 编号 文件）")
     return None
@@ -86,11 +92,12 @@ WORKFLOW = Workflow(
     validate_new=validate_new,
     creators=AUTHORS,
     creator_rule=RULE,
-    fields={"title": "标题"},
+    fields={},  # the content is entered through the steps' inputs
     transitions=[
-        T("edit", ("draft", "returned"), "", "保存草稿", AUTHORS, RULE, takes_changes=True, complete=False, inputs=INPUTS),
+        T("edit", ("draft", "returned"), "", "保存草稿", AUTHORS, RULE, takes_changes=True, complete=False, inputs=INPUTS,
+          apply=keep_blank_inputs_out),
         T("submit", ("draft", "returned"), "submitted", "报送审核", AUTHORS, RULE, takes_changes=True, inputs=INPUTS,
-          guards=(_complete, _files_attached)),
+          apply=keep_blank_inputs_out, guards=(_complete, _files_attached)),
         T("return", ("submitted",), "returned", "退回修改", APPROVERS, RULE,
           comment_required="退回修改须填写意见，告诉中心改什么"),
         T("approve", ("submitted",), "approved", "批准发布", APPROVERS, RULE, guards=(_files_attached,)),

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Optional
 
 from states.rules import Actor, CaseView, Reason
-from states.workflow import Attempt, Input, Notify, OnEnter, Transition, Workflow
+from states.workflow import Attempt, Input, Notify, OnEnter, Transition, Workflow, needs_input
 
 RULE = "H1"
 AUTHORS = ("center_director", "center_secretary")
@@ -37,8 +37,8 @@ MEASURE_COLUMNS = (
     ("goal_code", "改进目标编号"), ("measure", "改进措施"), ("department", "责任部门"),
     ("scoring_sheet", "评分表"), ("due", "完成时限 YYYY-MM-DD"),
 )
+# The year is set when the plan is created: a step takes only these.
 INPUTS = (
-    Input("year", "方案年度", "number"),
     Input("committee_opinion", "专家委员会论证意见（论证时间、参加委员、结论）"),
     Input("goals", "改进目标，每行一项", "table", GOAL_COLUMNS),
     Input("measures", "改进措施，每行一项", "table", MEASURE_COLUMNS),
@@ -139,17 +139,17 @@ def validate_new(data: dict[str, Any]) -> list[Reason]:
     return [] if _year(data) is not None else [Reason(RULE, f"方案年度须为 2000–2100 之间的年份（当前：{data.get('year') or '空'}）")]
 
 
+@needs_input  # the page offers the step: the content is typed in with it
 def _complete(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
-    faults = validate({**case.data, **attempt.changes})
+    faults = validate(keep_blank_inputs_out(case.data, attempt.changes, actor))
     if faults and not attempt.changes:
         return Reason(RULE, "方案内容不完整，不能报送：" + "；".join(f.message for f in faults))
     return None
 
 
-def _year_fixed(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
-    if "year" in attempt.changes and str(attempt.changes["year"]) != str(case.data.get("year")):
-        return Reason(RULE, "方案年度在新建时确定，不能修改；如需另一年度的方案，请新建")
-    return None
+def keep_blank_inputs_out(data: dict[str, Any], changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """A form leaves the tables it does not show filled in empty: an empty input changes nothing."""
+    return {**data, **{k: v for k, v in changes.items() if v not in ("", [], None)}}
 
 
 def _one_approved_plan_a_year(case: CaseView, actor: Actor, attempt: Attempt) -> Optional[Reason]:
@@ -176,12 +176,12 @@ WORKFLOW = Workflow(
     title_of=title_of,
     creators=AUTHORS,
     creator_rule=RULE,
-    fields={"committee_opinion": "专家委员会论证意见"},
+    fields={},  # the content is entered through the steps' inputs (a table per goal and per measure)
     transitions=[
         T("edit", ("draft", "returned"), "", "保存草稿", AUTHORS, RULE, takes_changes=True, complete=False,
-          inputs=INPUTS, guards=(_year_fixed,)),
+          inputs=INPUTS, apply=keep_blank_inputs_out),
         T("submit", ("draft", "returned"), "submitted", "报送卫健委", AUTHORS, RULE, takes_changes=True,
-          inputs=INPUTS, guards=(_year_fixed, _complete)),
+          inputs=INPUTS, apply=keep_blank_inputs_out, guards=(_complete,)),
         T("return", ("submitted",), "returned", "退回修改", APPROVERS, RULE,
           comment_required="退回修改须填写意见，告诉中心改什么"),
         T("approve", ("submitted",), "approved", "批准", APPROVERS, RULE, guards=(_one_approved_plan_a_year,)),

@@ -4,11 +4,14 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qcflow import bootstrap
 from qcflow.core.errors import UserError
+from qcflow.core.ids import MAX_ID
 from web import auth, links, mailbox, overview, tasks
 from web import cases, glossary, registry_pages
 from web import outbox
@@ -16,6 +19,7 @@ from web import new_cases
 from web import indicators
 from web import assessment as assessment_pages
 from web import orders_pages
+from web import annual_report as annual_report_pages, compendium as compendium_pages  # H6, H2 (issue 13)
 from web.render import page
 
 
@@ -58,6 +62,7 @@ app.include_router(new_cases.router)
 app.include_router(indicators.router)
 app.include_router(assessment_pages.router)
 app.include_router(orders_pages.router)  # Y§25, Y§26 (issue 9 part B)
+app.include_router(annual_report_pages.router); app.include_router(compendium_pages.router)  # noqa: E702  H6, H2
 
 
 @app.exception_handler(StarletteHTTPException)
@@ -67,6 +72,22 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
     else:
         title, text = "页面不存在", "请检查地址，或从邮件中的链接、首页或本地邮箱进入。"
     return page(request, "problem.html", exc.status_code, title=title, explanation=text, case=None)
+
+
+@app.exception_handler(RequestValidationError)
+def _bad_address(request: Request, exc: RequestValidationError) -> HTMLResponse:
+    """A number in the address that is not one (/cases/document/abc): a page, not FastAPI's JSON."""
+    fields = "、".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
+    return page(request, "problem.html", 404, title="页面不存在",
+                explanation=f"地址中的 {fields} 无效：编号应为 1–{MAX_ID} 的整数。请从邮件中的链接或首页进入。",
+                case=None)
+
+
+@app.exception_handler(DataError)
+def _out_of_range(request: Request, exc: DataError) -> HTMLResponse:
+    """A number too large for the database (an id ≥ 2^31 on PostgreSQL): nothing was read or stored."""
+    return page(request, "problem.html", 404, title="页面不存在",
+                explanation=f"地址或表单中的编号超出范围（应为 1–{MAX_ID} 的整数），未做任何更改。", case=None)
 
 
 @app.get("/health")

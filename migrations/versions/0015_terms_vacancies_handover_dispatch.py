@@ -1,14 +1,14 @@
 """terms for directory-loaded people (appointment.source), the dispatch meeting's agenda (H4)
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0012
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0015'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

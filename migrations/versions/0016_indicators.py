@@ -1,7 +1,7 @@
 """monitoring indicators (H3, Y§14): dictionary versions, definitions, quarterly values, means, spot checks
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0015
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel
 
 
 revision = '0016'
-down_revision = '0011'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

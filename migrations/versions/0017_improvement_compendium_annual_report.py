@@ -3,7 +3,7 @@
 Published compendium and report versions are immutable: the database itself refuses UPDATE and DELETE.
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0016
 """
 from alembic import op
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0017'
-down_revision = '0011'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

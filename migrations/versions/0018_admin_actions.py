@@ -1,7 +1,7 @@
 """admin actions: who requeued which mail, and other actions on the platform itself
 
 Revision ID: 0018
-Revises: 0011
+Revises: 0017
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel
 
 
 revision = '0018'
-down_revision = '0011'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

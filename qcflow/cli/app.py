@@ -11,6 +11,7 @@ from qcflow import bootstrap
 from qcflow.cli import audit, calendar, cases, centers, deaths, directory, meetings, ops
 from qcflow.cli import inspections
 from qcflow.cli import indicators
+from qcflow.cli import plans, report_build  # noqa: E402  (H1, H2, H6)
 from qcflow.cli import orders as orders_cli  # noqa: E402
 from qcflow.cli import assessment as assessment_cli  # noqa: E402
 from qcflow.cli.output import (EXIT_CONFLICT, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_REFUSED, Output, bad_arguments,
@@ -33,6 +34,8 @@ _CHECKS_ITS_OWN_SECRETS = ("demo", "serve")
 @app.callback()
 def root(ctx: typer.Context, json_: GlobalJson = False) -> None:
     """医疗质控中心管理平台"""
+    if getattr(ctx.obj, "asks_for_help", False):
+        return  # help reads no data: it needs no secret (and no database)
     bootstrap.ensure(demo=ctx.invoked_subcommand in _CHECKS_ITS_OWN_SECRETS)  # the composition root, first
 
 
@@ -52,6 +55,7 @@ app.add_typer(audit.app, name="audit", help="办理记录校验")
 app.add_typer(inspections.app, name="inspections", help="督导检查（Y§14(四)、Y§20）")
 app.add_typer(orders_cli.app, name="orders", help="责令整改")  # Y§25, Y§26 (issue 9 part B)
 app.add_typer(assessment_cli.app, name="assessment", help="年度考核")  # Y§24 (issue 9 part A)
+app.add_typer(plans.app, name="plans", help="改进目标工作方案（H1）"); app.add_typer(plans.compendium_app, name="compendium", help="应知应会（H2）"); app.add_typer(report_build.app, name="report", help="年度质量安全报告（H6）")  # noqa: E702
 app.command("serve")(ops.serve)
 app.command("demo")(ops.demo)
 
@@ -59,9 +63,11 @@ app.command("demo")(ops.demo)
 def main(argv: Optional[list[str]] = None) -> int:
     """Run one command; the exit code: 0 done, 2 refused or bad input, 3 conflict, 1 other errors."""
     output = Output()
+    args = list(sys.argv[1:] if argv is None else argv)
+    output.asks_for_help = "--help" in args or "-h" in args  # click runs the root callback before help
     command = typer.main.get_command(app)
     try:
-        with command.make_context("qcflow", list(sys.argv[1:] if argv is None else argv), obj=output) as ctx:
+        with command.make_context("qcflow", args, obj=output) as ctx:
             return command.invoke(ctx) or 0
     except typer.Exit as done:  # --help, or a command that ends early
         return done.exit_code

@@ -19,4 +19,6 @@ def load(file: Path, json_: JsonFlag = False) -> None:
     created = "、".join(f"{k} {v}" for k, v in report.created.items()) or "无"
     updated = "、".join(f"{k} {v}" for k, v in report.updated.items()) or "无"
     text = f"名录已导入。新增：{created}；更新：{updated}" if report.changed else "名录无变化（与数据库一致）"
-    emit(json_, {"created": report.created, "updated": report.updated, "changed": report.changed}, text)
+    text += "".join(f"\n保留卫健委决定：{line}" for line in report.kept)
+    emit(json_, {"created": report.created, "updated": report.updated, "changed": report.changed,
+                 "kept": report.kept}, text)

@@ -24,6 +24,7 @@ class Output:
     """How this run prints: set by `--json`, before or after the sub-command."""
 
     json: bool = False
+    asks_for_help: bool = False  # `--help` anywhere: the root callback builds no runtime
 
 
 def json_flag(ctx: typer.Context, value: bool) -> bool:

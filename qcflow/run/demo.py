@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Optional
 
 from sqlmodel import select
 
-from models import Case, Center, OutboxMessage
+from models import Case, Center, OutboxMessage, Person
 from notifications.sink import MaildirSink
 from qcflow import engine
 from qcflow.core.runtime import get_settings
@@ -17,13 +18,15 @@ from qcflow.run import demo_indicators
 from qcflow.services.applications import attach_file
 from qcflow.services.mail import deliver_outbox as deliver
 from qcflow.services.queries import case_detail
-from qcflow.core.clock import utcnow
-from qcflow.services.registry import center_detail
+from qcflow.core.clock import today, utcnow
+from qcflow.services.registry import center_detail, set_directory_term_start
 from qcflow.store.db import unit_of_work, upgrade_schema
 from qcflow.store.ledger import claim
 from qcflow.store.raw import Raw
 from states.materials import SLOTS
 from states.rules import Refused
+from states.staffing import add_years, term_end
+from states.staffing_policy import TERM_YEARS
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 SECRETARY = "secretary@card.qingchuan.example"
@@ -40,7 +43,30 @@ def prepare() -> None:
     upgrade_schema(get_settings().effective_database_url)
     with unit_of_work() as session:
         directory.load_file(session, DEMO / "directory.yaml")
+    seed_term_ending()
     demo_indicators.load()  # H3: the fictional indicator data set and its guidance tasks, once
+
+
+# The directory file is static and the demo runs on the system clock: so that the commission's home page
+# shows a term ending within Y§26's 3-month notice, the first start moves one director's term (the file
+# gives no term_start for them, so a reload leaves it so). Later starts do nothing: the term just runs on.
+TERM_KEY = "demo:term-ending"
+TERM_PERSON, TERM_CENTER = "director@nurs.qingchuan.example", "NURS"
+TERM_ENDS_IN_DAYS = 45
+
+
+def seed_term_ending() -> Optional[date]:
+    """Once per database: the NURS director's term ends 45 days after the first demo start. Returns its
+    last day, or None when seeded before (or the post is not the directory's to move)."""
+    with unit_of_work() as session:
+        if not claim(session, TERM_KEY, "demo", utcnow()):
+            return None
+        center = session.exec(select(Center).where(Center.code == TERM_CENTER)).one()
+        person = session.exec(select(Person).where(Person.email == TERM_PERSON)).one()
+        start = add_years(today() + timedelta(days=TERM_ENDS_IN_DAYS), -TERM_YEARS.value)
+        if not set_directory_term_start(session, center.id, person.id, "director", start):
+            return None
+        return term_end(start)
 
 
 def notice() -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime
 from typing import Any, Optional
 
@@ -169,3 +170,17 @@ def _evidence(session: Session, center: Center, year: int) -> list[Evidence]:
 
 
 register_source("7", "年度医疗服务与质量安全报告（H6）", _evidence)
+
+
+def specialties(session: Session) -> list[str]:
+    """Every specialty with an active center, in order: the flow builds one report for each."""
+    return sorted({c.specialty for c in session.exec(select(Center).where(Center.status == "active")).all()})
+
+
+def write_files(built: Built, folder: Path) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{built.title}-v{built.version}"
+    html_path, pdf_path = folder / f"{stem}.html", folder / f"{stem}.pdf"
+    html_path.write_text(built.html, encoding="utf-8")
+    pdf_path.write_bytes(built.pdf)
+    return {"html": str(html_path), "pdf": str(pdf_path)}

@@ -101,7 +101,8 @@ def _version_dict(row: CompendiumVersion, files: list[CompendiumFile], studies: 
                  "size": sizes.get(r.get("file") or "")} for r in rows]
     return {"id": row.id, "specialty": row.specialty, "version": row.version, "title": row.title,
             "common": items(row.common), "special": items(row.special), "sha256": row.sha256,
-            "published_at": row.published_at, "studies": studies}
+            "published_at": row.published_at, "published_on": local_date(row.published_at).isoformat(),
+            "studies": studies}
 
 
 def published(session: Session, specialty: str) -> list[dict[str, Any]]:

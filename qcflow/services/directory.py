@@ -15,13 +15,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlmodel import Session, select
 
-from models import Center, Commission, Institution, Person
+from models import Case, Center, Commission, Institution, Person
 from qcflow.core import clock
 from qcflow.core.errors import UserError
 from qcflow.core.safeload import load_yaml
 from states.rules import CENTER_ROLES, ROLE_LABELS
-from qcflow.services.registry import ListedPost, sync_directory_posts
+from qcflow.services.registry import KeptDecision, ListedPost, sync_directory_posts
 from qcflow.services.roles import CENTER_ROLE, sync_directory_roles
+from states.staffing import ROLES as POST_LABELS
 from states.staffing import (ExpertCommittee, Member, Roster, check_expert_committee, check_reappointment,
                              check_roster, check_specialty_unique, county_level)
 
@@ -125,6 +126,8 @@ class PersonIn(BaseModel):
 class LoadReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
+    # What the file says but a case decided otherwise, each in words a clerk can act on, with the article.
+    kept: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -336,12 +339,23 @@ def apply(session: Session, parsed: dict[str, list[Any]]) -> LoadReport:
         existing = session.exec(select(Center).where(Center.code == c.code)).first()
         # A revocation is the commission's decision (Y§26), recorded in its case: a file never undoes it.
         status = "revoked" if existing is not None and existing.status == "revoked" else c.status
+        if status != c.status:
+            report.kept.append(f"{c.code} 的挂靠资格已由卫健委撤销（Y§26），名录文件中的状态“{c.status}”未采用，"
+                               f"其人员职务不从名录恢复")
+        host_id = inst_ids[c.host]
+        if existing is not None and (changed := _host_changed_by_case(session, existing)) is not None:
+            case, decided_host = changed
+            if decided_host != host_id:
+                report.kept.append(f"{c.code} 的挂靠单位已由卫健委变更为{case.data.get('new_host_name') or ''}"
+                                   f"（Y§27，挂靠单位变更交接事项 #{case.id}），名录文件中的 {c.host} 未采用")
+                host_id = decided_host
         row = _upsert(session, Center, "code", c.code, {
             "name": c.name, "specialty": c.specialty, "category": c.category,
-            "host_institution_id": inst_ids[c.host], "status": status}, report, "centers")
+            "host_institution_id": host_id, "status": status}, report, "centers")
         center_ids[c.code] = row.id
         if status == "revoked":
             revoked.add(row.id)
+    center_codes = {v: k for k, v in center_ids.items()}
     for p in parsed["people"]:
         person = _upsert(session, Person, "email", p.email, {
             "name": p.name, "title": p.title, "birth_date": p.birth_date,
@@ -352,7 +366,12 @@ def apply(session: Session, parsed: dict[str, list[Any]]) -> LoadReport:
             center_id = center_ids.get(center) if center else None
             if center_id not in revoked:  # no post at a revoked center comes back from the file
                 wanted.add((role, center_id))
-        sync_directory_posts(session, person.id, _listed_posts(p, wanted), clock.today())  # terms (Y§26)
+        listed = _listed_posts(p, wanted)
+        posts = sync_directory_posts(session, person.id, listed, clock.today(), frozenset(revoked))  # terms (Y§26)
+        for kept in posts.kept:
+            report.kept.append(_kept_text(p.name, center_codes.get(kept.center_id, ""), kept))
+            if kept.ended_on is not None:  # the post stays ended, so its role is not the file's to give back
+                wanted.discard((CENTER_ROLE[kept.post], kept.center_id))
         added, removed = sync_directory_roles(session, person.id, wanted)
         for _ in range(added):
             report.count("roles", created=True)
@@ -360,6 +379,24 @@ def apply(session: Session, parsed: dict[str, list[Any]]) -> LoadReport:
             report.count("roles", created=False)
     session.flush()
     return report
+
+
+def _host_changed_by_case(session: Session, center: Center) -> Optional[tuple[Case, int]]:
+    """The commission's latest host change (Y§27), owned by its handover case: (case, new host's id)."""
+    case = session.exec(select(Case).where(Case.kind == "handover", Case.center_id == center.id)
+                        .order_by(Case.id.desc())).first()
+    if case is None:
+        return None
+    host = session.exec(select(Institution).where(Institution.code == str(case.data.get("new_host")))).first()
+    return (case, host.id) if host is not None else None
+
+
+def _kept_text(name: str, center_code: str, kept: KeptDecision) -> str:
+    post = POST_LABELS.get(kept.post, kept.post)
+    if kept.ended_on is None:
+        return f"{name} 的 {center_code} {post}职务{kept.reason}（{kept.article}），名录文件中的任期起始日未采用"
+    return (f"{name} 的 {center_code} {post}职务已于 {kept.ended_on.isoformat()} 终止（{kept.reason}，{kept.article}），"
+            f"名录文件仍列其为{post}，未重新任命；如需任命，请通过卫健委的事项办理")
 
 
 def _listed_posts(p: PersonIn, wanted: set[tuple[str, Optional[int]]]) -> list[ListedPost]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Optional
 
@@ -194,6 +194,18 @@ def _end(session: Session, appointment: Appointment, day: date, why: str) -> Non
 
 DIRECTORY = "directory"
 ENDED_BY_DIRECTORY = "名录中不再列为该职务"
+RENEWED = "聘期届满，续聘下一届"
+# How a post ended is recorded once, on the appointment (`ended_reason`), by the service that decided it.
+# Only the directory's own ends and renewals are not decisions; any other end (a vacancy, a removal, a
+# handover, a roster change, and whatever is added later) is one, and a directory file never reverses it.
+NOT_DECISIONS = (ENDED_BY_DIRECTORY, RENEWED)
+# The article behind each kind of decision, by the start of the reason its service records.
+_DECISION_ARTICLES = (("因故不能继续履职", "Y§26"), ("依据第二十六条", "Y§26"), ("挂靠单位变更", "Y§27"),
+                      ("移出", "Y§10"), ("职务调整", "Y§10"))
+
+
+def decision_article(reason: str) -> str:
+    return next((article for prefix, article in _DECISION_ARTICLES if reason.startswith(prefix)), "Y§26")
 
 
 @dataclass(frozen=True)
@@ -211,36 +223,97 @@ class ListedPost:
     title_exception: str = ""
 
 
-def sync_directory_posts(session: Session, person_id: int, listed: list[ListedPost], today: date) -> tuple[int, int]:
+@dataclass(frozen=True)
+class KeptDecision:
+    """A listed post the file did not get its way on, because a case decided otherwise."""
+
+    post: str
+    center_id: int
+    ended_on: Optional[date]  # None: the post stands, only the file's term start was not taken
+    reason: str
+    article: str
+
+
+@dataclass
+class PostSync:
+    changed: int = 0
+    ended: int = 0
+    kept: list[KeptDecision] = field(default_factory=list)
+
+
+def _decided_ends(session: Session, person_id: int) -> dict[tuple[str, int], Appointment]:
+    """The person's posts whose last appointment a decision ended (latest end per post and center)."""
+    rows = session.exec(select(Appointment).where(Appointment.person_id == person_id,
+                                                  Appointment.ended_on.is_not(None))
+                        .order_by(Appointment.ended_on, Appointment.id)).all()
+    latest = {(a.role, a.center_id): a for a in rows}
+    return {key: a for key, a in latest.items() if a.ended_reason not in NOT_DECISIONS}
+
+
+def _renewed(session: Session, person_id: int, post: str, center_id: int) -> bool:
+    return session.exec(select(Appointment.id).where(
+        Appointment.person_id == person_id, Appointment.role == post, Appointment.center_id == center_id,
+        Appointment.ended_reason == RENEWED)).first() is not None
+
+
+def sync_directory_posts(session: Session, person_id: int, listed: list[ListedPost], today: date,
+                         closed_centers: frozenset[int] = frozenset()) -> PostSync:
     """Give each listed post a current appointment and end the directory's appointments the file no
-    longer lists; call before the roles are synced. Returns (created or updated, ended)."""
+    longer lists; call before the roles are synced. A post a decision ended is not re-created, a
+    renewed term keeps its start, and posts at `closed_centers` (revoked) are neither created nor
+    ended: what the cases decided stands (`kept` says what and why)."""
     current = session.exec(select(Appointment).where(Appointment.person_id == person_id,
                                                      Appointment.ended_on.is_(None))).all()
     held = {(a.role, a.center_id): a for a in current}
     wanted = {(p.post, p.center_id) for p in listed}
-    changed = ended = 0
+    decided = _decided_ends(session, person_id)
+    result = PostSync()
     for post in listed:
+        key = (post.post, post.center_id)
         start = post.term_start or today
-        row = held.get((post.post, post.center_id))
-        if row is None:
+        row = held.get(key)
+        if row is None and key in decided:
+            ended = decided[key]
+            result.kept.append(KeptDecision(post.post, post.center_id, ended.ended_on, ended.ended_reason,
+                                            decision_article(ended.ended_reason)))
+        elif row is None and post.center_id not in closed_centers:
             session.add(Appointment(
                 center_id=post.center_id, person_id=person_id, role=post.post, group=post.group,
                 group_role=post.group_role, term_start=start, term_end=term_end(start),
                 consecutive_terms=post.consecutive_terms if post.post == "director" else 1,
                 department_head=post.department_head, provincial_society_member=post.provincial_society_member,
                 title_exception=post.title_exception, source=DIRECTORY))
-            changed += 1
-        elif row.source == DIRECTORY and post.term_start is not None and row.term_start != post.term_start:
+            result.changed += 1
+        elif (row is not None and row.source == DIRECTORY and post.term_start is not None
+              and row.term_start != post.term_start):
+            if _renewed(session, person_id, post.post, post.center_id):
+                result.kept.append(KeptDecision(post.post, post.center_id, None,
+                                                f"已续聘，本届任期自 {row.term_start.isoformat()} 起", "Y§26"))
+                continue
             row.term_start, row.term_end = post.term_start, term_end(post.term_start)
             session.add(row)
-            changed += 1
+            result.changed += 1
     for key, row in held.items():
-        if row.source == DIRECTORY and key not in wanted:
+        if row.source == DIRECTORY and key not in wanted and row.center_id not in closed_centers:
             row.ended_on, row.ended_reason = today, ENDED_BY_DIRECTORY
             session.add(row)
-            ended += 1
+            result.ended += 1
     session.flush()
-    return changed, ended
+    return result
+
+
+def set_directory_term_start(session: Session, center_id: int, person_id: int, post: str, start: date) -> bool:
+    """Move the start (and so the end) of a current directory appointment whose term was never renewed,
+    e.g. the demo's term ending soon; a file that gives no `term_start` leaves it so. False: no such post."""
+    row = session.exec(select(Appointment).where(Appointment.center_id == center_id,
+                                                 Appointment.person_id == person_id, Appointment.role == post,
+                                                 Appointment.ended_on.is_(None))).first()
+    if row is None or row.source != DIRECTORY or _renewed(session, person_id, post, center_id):
+        return False
+    row.term_start, row.term_end = start, term_end(start)
+    session.add(row)
+    session.flush()
+    return True
 
 
 # --- Y§26, Y§27: terms renewed, posts vacated and filled, the old host's posts ended (issue 10) ---
@@ -259,7 +332,7 @@ def renew_terms(session: Session, center_id: int, last_day: date) -> list[str]:
     for old, person in current_posts(session, center_id):
         if old.term_end != last_day:
             continue
-        old.ended_on, old.ended_reason = last_day, "聘期届满，续聘下一届"
+        old.ended_on, old.ended_reason = last_day, RENEWED
         session.add(old)
         session.add(Appointment(
             center_id=center_id, person_id=old.person_id, role=old.role, group=old.group, group_role=old.group_role,

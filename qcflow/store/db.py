@@ -92,4 +92,4 @@ def upgrade_schema(url: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(here))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "heads")  # one head normally; "heads" also applies parallel branches not yet merged
+    command.upgrade(cfg, "head")

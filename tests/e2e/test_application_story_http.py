@@ -38,6 +38,7 @@ SECRETARY = "lu.siyuan@qch2.qingchuan.example"  # the proposed center secretary
 E1, E2, E3, E4 = (f"expert{i}@qcexperts.example" for i in range(1, 5))  # E1 白敬之 works at QCH2, the applicant
 EXPERTS = (E2, E3, E4)
 TITLE = "青川市呼吸内科医疗质量控制中心设置申请"
+REF = "质控中心设置申请 #"  # mail subjects name the case: 【待审核】质控中心设置申请 #12 …
 SLOTS = ("license", "letter_1", "letter_2", "letter_3", "letter_4", "letter_5", "letter_6", "commitment")
 CONFLICT = "专家 白敬之 来自申请单位，须回避（利益冲突），请另选专家（Y§13）"
 
@@ -151,7 +152,7 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
 
     # The commission reviewer is asked to check it; opening the link changes nothing.
     review_mail = mails(mailbox, REVIEWER, "【待审核】")[0]
-    assert review_mail["Subject"] == f"【待审核】{TITLE}"
+    assert review_mail["Subject"] == f"【待审核】{REF}{case_id} {TITLE}"
     link = link_in(review_mail)
     assert link.startswith(base) and link in parts(review_mail)[1]
     before, sent = snapshot(case_id), outbox_count()
@@ -170,7 +171,7 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
     assert state_of(case_id) == "materials_requested"
 
     revise_mail = mails(mailbox, APPLICANT, "【退回修改】")[0]
-    assert revise_mail["Subject"] == f"【退回修改】{TITLE}"
+    assert revise_mail["Subject"] == f"【退回修改】{REF}{case_id} {TITLE}"
     revise_link = link_in(revise_mail)
     revise_page = httpx.get(revise_link)
     assert revise_page.status_code == 200 and "请补充许可证复印件、申请书和承诺书" in revise_page.text
@@ -215,7 +216,7 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
     expert_links = {}
     for expert in EXPERTS:
         message = mails(mailbox, expert, "【专家评审】")[0]
-        assert message["Subject"] == f"【专家评审】{TITLE}"
+        assert message["Subject"] == f"【专家评审】{REF}{case_id} {TITLE}"
         expert_links[expert] = link_in(message)
     assert not [m for m in mailbox.messages if E1 in m["To"]]
 
@@ -301,7 +302,7 @@ def test_the_whole_application_from_submission_to_an_active_center(site, route):
     assert "质控指标" in report.title
 
     # The applicant hears of the approval; director and secretary get the report task and can act on it.
-    assert mails(mailbox, APPLICANT, "【已通过】")[0]["Subject"] == f"【已通过】{TITLE}"
+    assert mails(mailbox, APPLICANT, "【已通过】")[0]["Subject"] == f"【已通过】{REF}{case_id} {TITLE}"
     due_label = due.strftime("%Y年%m月%d日")
     for who in (APPLICANT, SECRETARY):
         opened = mails(mailbox, who, "【待提交】")[0]
@@ -440,7 +441,7 @@ def test_after_the_review_deadline_a_majority_closes_the_review(demo):
     with unit_of_work() as s:
         escalated = rendered(s, s.exec(select(OutboxMessage).where(OutboxMessage.case_id == case_id,
                                                        OutboxMessage.to_addr == REVIEWER)).all())
-    assert [m.subject for m in escalated if "【逾期督办】" in m.subject] == [f"【逾期督办】{TITLE}"]
+    assert [m.subject for m in escalated if "【逾期督办】" in m.subject] == [f"【逾期督办】{REF}{case_id} {TITLE}"]
 
     reviews(case_id, E3)  # two of three: before the deadline this is not enough...
     assert state_of(case_id) == "expert_review"

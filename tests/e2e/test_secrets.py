@@ -100,6 +100,9 @@ def test_the_cli_refuses_to_start_without_a_real_secret_unless_in_development(pr
     assert _qcflow({**production_env, "QCFLOW_ENV": "development"}, "case", "list", "document").returncode == 0
     bad = _qcflow({**production_env, "QCFLOW_ENV": "staging"}, "case", "list", "document")
     assert bad.returncode == 2 and "QCFLOW_ENV" in bad.stderr and "Traceback" not in bad.stderr
+    for asking in (("inspections", "--help"), ("case", "show", "-h")):  # help reads nothing: no secret needed
+        helped = _qcflow(production_env, *asking)
+        assert helped.returncode == 0 and "Usage" in helped.stdout and "密钥" not in helped.stderr, helped.stderr
 
 
 def test_serve_without_demo_refuses_the_development_key_and_serve_demo_starts_without_any(production_env, tmp_path):

@@ -2,18 +2,14 @@
 term dates and the two host units' leaders (Y§16), a real SMTP server, and the web app on a real port."""
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Optional
 
 import pytest
-import uvicorn
 import yaml
 
 from tests.conftest import DEMO_DIRECTORY
-from tests.helpers import reconfigure
-from tests.smtp import SmtpServer, free_port
+from tests.live import live_site, mail_to_smtp
 
 HOST1_LEADER = "vp@qch1.qingchuan.example"  # 青川市第一人民医院, CARD's host
 HOST2_LEADER = "vp@qch2.qingchuan.example"  # 青川市中心医院
@@ -57,35 +53,15 @@ def load(path: Path) -> None:
 
 @pytest.fixture
 def smtp(engine, monkeypatch):
-    with SmtpServer() as server:
-        monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("QCFLOW_SMTP_PORT", str(server.port))
-        reconfigure()
+    with mail_to_smtp(monkeypatch) as server:
         yield server
-    reconfigure()
 
 
 @pytest.fixture
 def site(engine, monkeypatch):
     """(base_url, mailbox): the web app on a real port, its mail to a real SMTP server."""
-    port = free_port()
-    with SmtpServer() as mailbox:
-        monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("QCFLOW_SMTP_PORT", str(mailbox.port))
-        monkeypatch.setenv("QCFLOW_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
-        reconfigure()
-        from web.app import app
-
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}", mailbox
-        server.should_exit = True
-        thread.join(5)
-    reconfigure()
+    with live_site(monkeypatch) as site_and_mailbox:
+        yield site_and_mailbox
 
 
 def deliver(expected: Optional[int] = None) -> int:

@@ -4,13 +4,10 @@ supersede them); one due date everywhere, the deadline row's, which for a report
 from __future__ import annotations
 
 import re
-import threading
-import time as clock_time
 from datetime import date, datetime, time
 
 import httpx
 import pytest
-import uvicorn
 from sqlmodel import select
 
 from models import Case, Center, Deadline, OutboxMessage
@@ -19,6 +16,7 @@ from qcflow.services import sweep as deadlines
 from qcflow.store.db import unit_of_work
 from tests.helpers import REVIEWER, SECRETARY, reconfigure, rendered
 from tests.smtp import free_port
+from tests.live import serving
 
 pytestmark = pytest.mark.db
 
@@ -47,17 +45,8 @@ def site(demo, monkeypatch):
     monkeypatch.setenv("QCFLOW_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("QCFLOW_DELIVER_AFTER_ACTION", "false")
     reconfigure()
-    from web.app import app
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = clock_time.monotonic() + 10
-    while not server.started and clock_time.monotonic() < deadline:
-        clock_time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with serving(port) as base:
+        yield base
 
 
 # --- (a) openers catch up ---------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from qcflow import engine
 from qcflow.services import tasks
 from qcflow.services.mail import deliver_outbox as deliver
 from qcflow.store.db import unit_of_work
-from tests.helpers import LEADER, REVIEWER, REVIEWER2, SECRETARY, fire, new_document, reconfigure, rendered
-from tests.smtp import LINK, SmtpServer, parts
+from tests.helpers import LEADER, REVIEWER, REVIEWER2, SECRETARY, fire, new_document, rendered
+from tests.smtp import LINK, parts
+from tests.live import mail_to_smtp
 
 pytestmark = pytest.mark.db
 
@@ -45,12 +46,8 @@ def test_one_digest_a_day_for_those_who_chose_it(demo, clock):
 
 @pytest.fixture
 def smtp(demo, monkeypatch):
-    with SmtpServer() as server:
-        monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("QCFLOW_SMTP_PORT", str(server.port))
-        reconfigure()
+    with mail_to_smtp(monkeypatch) as server:
         yield server
-    reconfigure()
 
 
 def _addressees(smtp, subject_contains: str = "") -> list[str]:

@@ -7,8 +7,9 @@ import pytest
 from sqlmodel import select
 
 from states.rules import Refused
-from tests.helpers import DIRECTOR, REVIEWER, SECRETARY, reconfigure
+from tests.helpers import DIRECTOR, REVIEWER, SECRETARY
 from tests.smtp import SmtpServer, parts
+from tests.live import live_site, mail_to_smtp, deliver_to
 
 GOALS = [
     {"goal_code": "NIT-2026-01", "goal": "提高急性ST段抬高型心肌梗死再灌注治疗率", "indicator_code": "CARD-01",
@@ -54,21 +55,12 @@ def _targets():
 
 @pytest.fixture
 def smtp(demo, monkeypatch):
-    with SmtpServer() as server:
-        monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("QCFLOW_SMTP_PORT", str(server.port))
-        reconfigure()
+    with mail_to_smtp(monkeypatch) as server:
         yield server
-    reconfigure()
 
 
 def _deliver(server: SmtpServer) -> list:
-    from qcflow.services.mail import deliver_outbox
-
-    before = len(server.messages)
-    report = deliver_outbox()
-    assert report.errors == [] and report.gave_up == 0, report.errors
-    return server.messages[before:]
+    return deliver_to(server)
 
 
 def test_approval_writes_each_goals_target_as_the_line_the_analysis_measures_against(smtp):
@@ -150,3 +142,66 @@ def test_the_center_secretary_cannot_approve_its_own_plan(demo):
     with pytest.raises(Refused, match="只能由卫健委审核人"):
         _fire(case_id, "approve", SECRETARY)
     assert _targets() == []
+
+
+@pytest.fixture
+def site(demo, monkeypatch):
+    """The web app on a real port, with a real SMTP server for the sign-in and task mails."""
+    with live_site(monkeypatch) as site_and_mailbox:
+        yield site_and_mailbox
+
+
+def _rows(items: list[dict], columns: tuple) -> str:
+    return "\n".join("|".join(str(item[c]) for c, _label in columns) for item in items)
+
+
+def test_the_center_submits_from_the_case_page_and_the_commission_approves_there(site):
+    from tests.e2e.formpost import hidden_fields
+    from tests.e2e.sessions import sign_in
+    from qcflow.store.db import unit_of_work
+    from states.improvement_plan import GOAL_COLUMNS, MEASURE_COLUMNS
+
+    base, mailbox = site
+    with unit_of_work() as session:
+        case_id = _plan(session)
+    path = f"/cases/improvement_plan/{case_id}"
+    secretary = sign_in(base, mailbox, SECRETARY)
+    shown = secretary.get(path)
+    assert shown.status_code == 200 and 'name="submit.goals"' in shown.text and 'name="submit.measures"' in shown.text
+    form = {**hidden_fields(shown.text), "decision": "submit", "submit.committee_opinion": OPINION,
+            "submit.goals": _rows(GOALS, GOAL_COLUMNS), "submit.measures": _rows(MEASURES, MEASURE_COLUMNS)}
+    done = secretary.post(path, data=form)
+    assert done.status_code == 303, done.text[:2000]
+
+    reviewer = sign_in(base, mailbox, REVIEWER)
+    page = reviewer.get(path)
+    assert "NIT-2026-01" in page.text and "按近三年年均增幅" in page.text and "再灌注流程评分表" in page.text
+    approved = reviewer.post(path, data={**hidden_fields(page.text), "decision": "approve"})
+    assert approved.status_code == 303
+    assert [t[3:5] for t in _targets()] == [("CARD-01", 82.0), ("CARD-07", 2.6)]
+
+
+def test_plans_show_from_the_shell_names_the_targets_in_force(demo):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from qcflow.store.db import unit_of_work
+    from tests.conftest import ROOT
+
+    with unit_of_work() as session:
+        case_id = _plan(session)
+    _fire(case_id, "submit", SECRETARY, changes={"goals": GOALS, "measures": MEASURES, "committee_opinion": OPINION})
+
+    def show(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "qcflow", *extra, "plans", "show", "--center", "CARD", "--year", "2026"],
+                              capture_output=True, text=True, env=os.environ.copy(), cwd=ROOT, timeout=120)
+
+    assert "尚未批准：目标值未生效" in show().stdout
+    _fire(case_id, "approve", REVIEWER)
+    out = json.loads(show("--json").stdout)
+    assert out["state"] == "approved" and [t["indicator_code"] for t in out["targets"]] == ["CARD-01", "CARD-07"]
+    missing = subprocess.run([sys.executable, "-m", "qcflow", "plans", "show", "--center", "CARD", "--year", "2030"],
+                             capture_output=True, text=True, env=os.environ.copy(), cwd=ROOT, timeout=120)
+    assert missing.returncode == 2 and "没有 2030 年度的改进目标工作方案" in missing.stderr + missing.stdout

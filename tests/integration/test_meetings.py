@@ -14,8 +14,9 @@ from qcflow.services.mail import deliver_outbox as deliver
 from qcflow.services import meetings
 from qcflow.store.db import unit_of_work
 from states.rules import Refused
-from tests.helpers import rendered, reconfigure, DIRECTOR, OTHER_SECRETARY, SECRETARY
+from tests.helpers import rendered, DIRECTOR, OTHER_SECRETARY, SECRETARY
 from tests.smtp import SmtpServer, parts
+from tests.live import mail_to_smtp
 
 pytestmark = pytest.mark.db
 
@@ -61,14 +62,8 @@ def count(model) -> int:
 
 @pytest.fixture
 def smtp(demo, monkeypatch):
-    from qcflow.core.runtime import get_settings
-
-    with SmtpServer() as server:
-        monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("QCFLOW_SMTP_PORT", str(server.port))
-        reconfigure()
+    with mail_to_smtp(monkeypatch) as server:
         yield server
-    reconfigure()
 
 
 def delivered(smtp: SmtpServer, expected: int) -> list:

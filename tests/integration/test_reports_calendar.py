@@ -24,8 +24,9 @@ from qcflow.services import sweep as deadlines
 from qcflow.core.clock import end_of_local_day, local_zone, to_local
 from qcflow.store.db import unit_of_work
 from qcflow.core.errors import UserError
-from tests.helpers import rendered, reconfigure, REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document
+from tests.helpers import rendered, REVIEWER, REVIEWER2, SECRETARY, SECTION_HEAD, fire, new_document
 from tests.smtp import SmtpServer
+from tests.live import mail_to_smtp
 
 pytestmark = pytest.mark.db
 
@@ -111,14 +112,8 @@ def _addr(header: str) -> str:
 @pytest.fixture
 def smtp(demo, monkeypatch):
     """A real SMTP server on 127.0.0.1; outbox delivery points at it."""
-    from qcflow.core.runtime import get_settings
-
-    with SmtpServer() as server:
-        monkeypatch.setenv("QCFLOW_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("QCFLOW_SMTP_PORT", str(server.port))
-        reconfigure()
+    with mail_to_smtp(monkeypatch) as server:
         yield server
-    reconfigure()
 
 
 def deliver_to(server: SmtpServer) -> list:

@@ -33,6 +33,7 @@ ANALYSIS = {"specialty": "心血管内科", "year": 2026, "indicators": [
                         _inst("QCH2", "青川市中心医院", "青川市本级", "三级甲等", 130, 160, 2),
                         _inst("LXH", "临溪县人民医院", "临溪县", "二级甲等", 32, 50, 3)],
      "flags": [{"scope": "institution", "scope_label": "医疗机构", "subject": "LXH", "subject_name": "临溪县人民医院",
+                "numerator": 32, "denominator": 50, "rate": 64.0, "against": "target", "benchmark": 85.0, "gap": 21.0,
                 "message": "临溪县人民医院STEMI患者再灌注治疗率为 64.00%（32/50），越高越好，未达改进目标值 85.00%，差 21.00%",
                 "rule": "H3"}]},
     {"code": "CARD-07", "name": "心力衰竭住院死亡率", "unit": "%", "direction": "lower", "direction_label": "越低越好",
@@ -51,9 +52,9 @@ def test_the_report_holds_its_sections_and_the_pooled_numbers_against_means_and_
     assert "82.40%" in html and "412/500" in html and "84.44%" in html and "64.00%" in html
     assert "+4.00个百分点" in html
     assert "无数据" in html  # the zero-denominator indicator
-    assert "临溪县人民医院STEMI患者再灌注治疗率为 64.00%" in html
+    assert "临溪县人民医院 64.00%（32/50，差 21.00%）" in html  # the shortfall named with its numbers
     assert "设有改进目标值的 1 项指标中，0 项达到目标值" in html
-    assert html.count("<svg") == 6  # per indicator: cities against the means, the trend, the levels
+    assert html.count('src="data:image/svg+xml;base64,') == 6  # per indicator: cities vs means, the trend, the levels
 
 
 def test_the_same_analysis_renders_byte_identical_html_and_another_one_does_not():
@@ -104,3 +105,15 @@ def test_odd_values_print_as_no_data_not_a_traceback(bad):
     analysis["indicators"][0]["province_mean"] = bad
     analysis["indicators"][0]["by_city"][0]["rate"] = bad
     assert "无数据" in render_html(analysis, HEADING)
+
+
+def test_each_chart_is_a_matplotlib_svg_without_a_date_and_with_fixed_ids():
+    import base64
+    import re
+
+    html = render_html(ANALYSIS, HEADING)
+    charts = [base64.b64decode(b).decode() for b in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)]
+    assert len(charts) == 6 and all("<svg" in svg for svg in charts)
+    assert not any("<dc:date>" in svg for svg in charts)
+    assert "STEMI患者再灌注治疗率" in charts[0]  # text kept as text (svg.fonttype none), set in the CJK font
+    assert "Noto Sans CJK SC" in charts[0]
