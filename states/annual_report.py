@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from states import policy
 from states.rules import Actor, CaseView, Reason
-from states.workflow import Attempt, Notify, OnEnter, Transition, Workflow
+from states.workflow import Attempt, DeadlineSpec, Notify, OnEnter, Transition, Workflow
 
 RULE = "H6"
 DATA_RULE = "Y§14(三)"
@@ -80,4 +81,15 @@ WORKFLOW = Workflow(
         "published": OnEnter(effect="publish_annual_report",
                              notify=(Notify("annual_report_published", "center:center_director,center_secretary", "read"),)),
     },
+    deadlines=(
+        DeadlineSpec("expert_review", "专家委员会评审", ("draft",), assignee="role:expert",
+                     escalate_to="role:commission_reviewer", rule=RULE, ladder="annual_report",
+                     working_days=policy.ANNUAL_REPORT_EXPERT_REVIEW_WORKING_DAYS.value),
+        DeadlineSpec("approval", "批准年度报告", ("reviewed",), assignee="role:commission_reviewer",
+                     escalate_to="role:section_head", rule=RULE, ladder="annual_report",
+                     working_days=policy.ANNUAL_REPORT_APPROVAL_WORKING_DAYS.value),
+        DeadlineSpec("publication", "发布年度报告", ("approved",), assignee="role:commission_reviewer",
+                     escalate_to="role:section_head", rule=RULE, ladder="annual_report",
+                     working_days=policy.ANNUAL_REPORT_PUBLICATION_WORKING_DAYS.value),
+    ),
 )

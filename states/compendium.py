@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from states import policy
 from states.rules import Actor, CaseView, Reason
-from states.workflow import Attempt, Input, Notify, OnEnter, Transition, Workflow, needs_input
+from states.workflow import Attempt, DeadlineSpec, Input, Notify, OnEnter, Transition, Workflow, needs_input
 
 RULE = "H2"
 AUTHORS = ("center_director", "center_secretary")
@@ -110,4 +111,12 @@ WORKFLOW = Workflow(
         "published": OnEnter(effect="publish_compendium",
                              notify=(Notify("compendium_published", "center:center_director,center_secretary", "read"),)),
     },
+    deadlines=(
+        DeadlineSpec("review", "审核应知应会", ("submitted",), assignee="role:commission_reviewer",
+                     escalate_to="role:section_head", rule=RULE, ladder="compendium",
+                     working_days=policy.COMPENDIUM_REVIEW_WORKING_DAYS.value),
+        DeadlineSpec("revision", "修改后重新报送", ("returned",), assignee="center:center_director,center_secretary",
+                     escalate_to="role:commission_reviewer", rule=RULE, ladder="compendium",
+                     working_days=policy.COMPENDIUM_REVISION_WORKING_DAYS.value),
+    ),
 )

@@ -12,8 +12,9 @@ import math
 from datetime import date
 from typing import Any, Optional
 
+from states import policy
 from states.rules import Actor, CaseView, Reason
-from states.workflow import Attempt, Input, Notify, OnEnter, Transition, Workflow, needs_input
+from states.workflow import Attempt, DeadlineSpec, Input, Notify, OnEnter, Transition, Workflow, needs_input
 
 RULE = "H1"
 AUTHORS = ("center_director", "center_secretary")
@@ -192,4 +193,12 @@ WORKFLOW = Workflow(
         "approved": OnEnter(effect="write_improvement_targets",
                             notify=(Notify("plan_approved", "center:center_director,center_secretary", "read"),)),
     },
+    deadlines=(
+        DeadlineSpec("approval", "审批改进目标工作方案", ("submitted",), assignee="role:commission_reviewer",
+                     escalate_to="role:section_head", rule=RULE, ladder="improvement_plan",
+                     working_days=policy.IMPROVEMENT_PLAN_APPROVAL_WORKING_DAYS.value),
+        DeadlineSpec("revision", "修改后重新报送", ("returned",), assignee="center:center_director,center_secretary",
+                     escalate_to="role:commission_reviewer", rule=RULE, ladder="improvement_plan",
+                     working_days=policy.IMPROVEMENT_PLAN_REVISION_WORKING_DAYS.value),
+    ),
 )

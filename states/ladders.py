@@ -51,6 +51,10 @@ LADDERS: dict[str, Ladder] = {
         Ladder("handover", "挂靠单位变更交接", "Y§27", (remind(5), remind(1), remind(0), escalate(1))),
         Ladder("inspection_report", "督导检查报告报送", "Y§20", (remind(10), remind(3), remind(0), escalate(1))),
         Ladder("inspection_rectification", "督导检查整改落实", "Y§14(四)", (remind(5), remind(0), escalate(1))),
+        # Yearly H1/H2/H6 work: one reminder two working days ahead, one on the day, the section head after 1.
+        Ladder("improvement_plan", "改进目标工作方案审批", "H1", (remind(2), remind(0), escalate(1))),
+        Ladder("compendium", "应知应会审核", "H2", (remind(2), remind(0), escalate(1))),
+        Ladder("annual_report", "年度质量安全报告评审与发布", "H6", (remind(2), remind(0), escalate(1))),
     )
 }
 

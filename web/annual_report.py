@@ -13,6 +13,7 @@ from qcflow.services.report_render import render_pdf
 from qcflow.store.db import unit_of_work
 from states.rules import Refused
 from web.auth import signed_in
+from web.compendium import specialties_with_centers
 from web.render import not_found, page
 
 router = APIRouter()
@@ -45,6 +46,15 @@ def preview(request: Request, case_id: int) -> HTMLResponse:
     except Refused as err:
         return _refused(request, err)
     return HTMLResponse(html)
+
+
+@router.get("/annual-report", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    """Every specialty with a center, and its published reports."""
+    with unit_of_work(read_only=True) as session:
+        rows = [{"specialty": s, "center": c, "versions": annual_report.published_versions(session, s)}
+                for s, c in specialties_with_centers(session)]
+    return page(request, "annual_report_index.html", rows=rows)
 
 
 @router.get("/annual-report/{specialty}", response_class=HTMLResponse)

@@ -9,11 +9,30 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from qcflow.core.errors import UserError
 from qcflow.services import compendium
+from qcflow.services.registry import center_rows
 from qcflow.store.db import unit_of_work
 from web.auth import read_form, require_csrf, signed_in
 from web.render import not_found, page
 
 router = APIRouter()
+
+
+@router.get("/compendium", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    """Every specialty with a center, and how many versions of its compendium were published."""
+    with unit_of_work(read_only=True) as session:
+        rows = [{"specialty": s, "center": c, "versions": compendium.published(session, s)}
+                for s, c in specialties_with_centers(session)]
+    return page(request, "compendium_index.html", rows=rows)
+
+
+def specialties_with_centers(session) -> list[tuple[str, str]]:
+    """(specialty, its center's name), one per specialty, in the registry's order."""
+    seen: dict[str, str] = {}
+    for row in center_rows(session):
+        if row["specialty"] and (row["specialty"] not in seen or row["status"] == "active"):
+            seen[row["specialty"]] = row["name"]
+    return list(seen.items())
 
 
 @router.get("/compendium/{specialty}", response_class=HTMLResponse)

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from notifications.sink import list_messages, read_message
 from qcflow.core.clock import fmt_local
 from qcflow.core.runtime import get_settings
-from web.render import not_found, page
+from web.render import not_found, page, templates
 
 router = APIRouter()
 
@@ -28,6 +28,10 @@ def local_sink_on(settings: Any) -> bool:
     """No SMTP server configured, or the one `qcflow serve` started on this machine's sink port."""
     host = (settings.smtp_host or "").strip().lower()
     return not host or (host in _LOOPBACK_NAMES and settings.smtp_port == settings.sink_port)
+
+
+# The nav shows the mailbox link only while there is a mailbox to open.
+templates.env.globals["local_mailbox_on"] = lambda: local_sink_on(get_settings())
 
 
 def _loopback(request: Request) -> bool:

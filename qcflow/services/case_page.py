@@ -3,6 +3,8 @@ codes, the whole history with what changed, the decisions they may take now and 
 not open to them. Reads only; the decisions themselves go through the engine."""
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any, Optional
 
 from sqlmodel import Session, select
@@ -41,8 +43,33 @@ REPORT_KINDS = {"half_year": "半年工作总结", "year_end": "年度工作总�
                 "indicators": "质控指标、标准及考核方案（Y§21）"}
 
 
+# Content the system, not a form, writes into a case of these kinds (so no field or input names it).
+SYSTEM_CONTENT_LABELS = {
+    "assessment": {"evidence": "考核佐证材料", "evidence_at": "佐证材料汇集时间", "funding": "挂靠单位经费投入"},
+    "annual_report": {"analysis": "报告数据与分析"},
+    "compendium": {"attached_files": "附件"},
+}
+# A form's hint after the name ("，每行一项", "（每行一个）", " YYYY-MM-DD") and what to type ("邮箱", "代码"):
+# the history names what changed, not how it was entered.
+_FORM_HINT = re.compile(r"(，每行.*|\s*YYYY-MM-DD.*|（[^（）]*）)$")
+_ENTERED_AS = re.compile(r"(?<=.)(邮箱|代码)$")
+
+
 def content_label(workflow: Workflow, key: str) -> str:
-    return workflow.fields.get(key) or CONTENT_LABELS.get(key) or "其他内容"
+    return (_form_labels(workflow).get(key) or SYSTEM_CONTENT_LABELS.get(workflow.kind, {}).get(key)
+            or CONTENT_LABELS.get(key) or "其他内容")
+
+
+@lru_cache(maxsize=None)
+def _form_labels(workflow: Workflow) -> dict[str, str]:
+    """The workflow's own fields, then its steps' inputs, by content key: named as the form names them,
+    less the form's hints."""
+    labels = dict(workflow.fields)
+    for t in workflow.transitions.values():
+        for item in t.inputs:
+            if "." not in item.name:
+                labels.setdefault(item.name, item.label)
+    return {key: _ENTERED_AS.sub("", _FORM_HINT.sub("", label).strip()) or label for key, label in labels.items()}
 
 
 def case_page(session: Session, kind: str, case_id: int, person_id: Optional[int]) -> dict[str, Any]:

@@ -115,18 +115,18 @@ def test_reviewed_approved_published_by_mail_and_the_published_version_is_immuta
 
     built = _build()
     [asked] = [m for m in _deliver(smtp) if EXPERT in m["To"]]
-    assert asked["Subject"] == "【待评审】2026年度心血管内科专业医疗服务与质量安全报告（第 1 版）"
+    assert asked["Subject"] == f"【待评审】年度质量安全报告 #{built.case_id} 2026年度心血管内科专业医疗服务与质量安全报告（第 1 版）"
     with pytest.raises(Refused, match="评审须填写专家委员会意见"):
         _fire(built.case_id, "review", EXPERT)
     with pytest.raises(Refused, match="只能由专家委员会委员"):
         _fire(built.case_id, "review", SECRETARY, comment="自己评审")
     _fire(built.case_id, "review", EXPERT, comment="数据与图表核对无误，同意")
     assert [m["Subject"] for m in _deliver(smtp) if REVIEWER in m["To"]] == \
-        ["【待批准】2026年度心血管内科专业医疗服务与质量安全报告（第 1 版）"]
+        [f"【待批准】年度质量安全报告 #{built.case_id} 2026年度心血管内科专业医疗服务与质量安全报告（第 1 版）"]
     _fire(built.case_id, "approve", REVIEWER)
     _fire(built.case_id, "publish", REVIEWER)
     assert [m["Subject"] for m in _deliver(smtp) if DIRECTOR in m["To"]] == \
-        ["【已发布】2026年度心血管内科专业医疗服务与质量安全报告（第 1 版）"]
+        [f"【已发布】年度质量安全报告 #{built.case_id} 2026年度心血管内科专业医疗服务与质量安全报告（第 1 版）"]
 
     with unit_of_work(read_only=True) as session:
         [row] = session.exec(select(AnnualReportVersion)).all()
@@ -229,4 +229,4 @@ def test_the_flows_task_builds_a_specialty_with_data_skips_one_without_and_a_rer
     assert "没有 2026 年的指标字典" in skipped["skipped"]
     assert (again["case_id"], again["html_sha256"]) == (first["case_id"], first["html_sha256"])
     assert [m["Subject"] for m in _deliver(smtp) if EXPERT in m["To"]] == \
-        ["【待评审】2026年度心血管内科专业医疗服务与质量安全报告（第 1 版）"]  # the rerun opened nothing new
+        [f"【待评审】年度质量安全报告 #{first['case_id']} 2026年度心血管内科专业医疗服务与质量安全报告（第 1 版）"]  # the rerun opened nothing new

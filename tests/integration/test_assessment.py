@@ -332,7 +332,7 @@ def test_the_campaign_flow_takes_year_and_force_and_mails_the_scorers_through_sm
         scorers = case_of("CARD").data["experts"] + case_of("NURS").data["experts"]
         for expert in scorers:
             assert smtp.to(expert, "【年度考核·评分专家】")
-        assert smtp.to(DIRECTOR, "【年度考核·待自评】青川市心血管病医疗质量控制中心2026年度考核")
+        assert smtp.to(DIRECTOR, f"【年度考核·待自评】年度考核 #{case_of('CARD').id} 青川市心血管病医疗质量控制中心2026年度考核")
 
 
 def test_the_self_assessment_is_reminded_and_escalated_on_the_assessment_ladder(campaign):

@@ -98,12 +98,12 @@ def test_approval_publishes_a_version_that_is_public_downloadable_and_immutable(
     case_id = _draft()
     _attach(case_id)
     _fire(case_id, "submit", SECRETARY)
-    assert [m["Subject"] for m in _deliver(smtp) if REVIEWER in m["To"]] == ["【待审核】心血管内科专业应知应会（2026 版）"]
+    assert [m["Subject"] for m in _deliver(smtp) if REVIEWER in m["To"]] == [f"【待审核】应知应会 #{case_id} 心血管内科专业应知应会（2026 版）"]
     page = client.get(f"/compendium/{SPECIALTY}")
     assert page.status_code == 200 and "尚无已发布的应知应会" in page.text  # a draft under review is not public
 
     _fire(case_id, "approve", REVIEWER)
-    assert [m["Subject"] for m in _deliver(smtp) if DIRECTOR in m["To"]] == ["【已发布】心血管内科专业应知应会（2026 版）"]
+    assert [m["Subject"] for m in _deliver(smtp) if DIRECTOR in m["To"]] == [f"【已发布】应知应会 #{case_id} 心血管内科专业应知应会（2026 版）"]
 
     page = client.get(f"/compendium/{SPECIALTY}")  # no sign-in
     assert page.status_code == 200

@@ -70,7 +70,7 @@ def test_approval_writes_each_goals_target_as_the_line_the_analysis_measures_aga
         case_id = _plan(session)
     _fire(case_id, "submit", SECRETARY, changes={"goals": GOALS, "measures": MEASURES, "committee_opinion": OPINION})
     [asked] = [m for m in _deliver(smtp) if REVIEWER in m["To"]]
-    assert asked["Subject"] == "【待批准】2026年度改进目标工作方案"
+    assert asked["Subject"] == f"【待批准】改进目标工作方案 #{case_id} 2026年度改进目标工作方案"
     assert "目标值及其论证" in parts(asked)[0]
     assert _targets() == []  # nothing is a target before the commission approves
 
@@ -79,7 +79,7 @@ def test_approval_writes_each_goals_target_as_the_line_the_analysis_measures_aga
     assert _targets() == [("心血管内科", 2026, "NIT-2026-01", "CARD-01", 82.0, "higher"),
                           ("心血管内科", 2026, "NIT-2026-02", "CARD-07", 2.6, "lower")]
     approved = [m for m in _deliver(smtp) if DIRECTOR in m["To"]]
-    assert [m["Subject"] for m in approved] == ["【已批准】2026年度改进目标工作方案"]
+    assert [m["Subject"] for m in approved] == [f"【已批准】改进目标工作方案 #{case_id} 2026年度改进目标工作方案"]
     from qcflow.services.improvement import plan_of
 
     with unit_of_work(read_only=True) as session:

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.db
 DEPUTY = "deputy@card.qingchuan.example"  # of CARD, and the assigned reviewer of the QCH1 death
 EXPERT = "expert1@qcexperts.example"
 OFFICE_QCH1 = "zhikong@qch1.qingchuan.example"  # hospital quality office (质控科), no role
-OFFICE_QCH2 = "zhikong@qch2.qingchuan.example"
+OFFICE_QCH2 = "zhikong@qch2.qingchuan.example"  # the demo directory's quality office of QCH2 (role quality_office)
 ROLES = {
     "commission": REVIEWER, "signing_leader": LEADER, "center_director": DIRECTOR, "center_secretary": SECRETARY,
     "assigned_reviewer": DEPUTY, "other_center": OTHER_SECRETARY, "expert": EXPERT,
@@ -103,7 +103,7 @@ def world(request, tmp_path_factory):
         ids = {}
         with unit_of_work() as s:
             directory.load_file(s, DEMO_DIRECTORY)
-            for email, code in ((OFFICE_QCH1, "QCH1"), (OFFICE_QCH2, "QCH2")):
+            for email, code in ((OFFICE_QCH1, "QCH1"),):
                 hospital = s.exec(select(Institution).where(Institution.code == code)).one()
                 s.add(Person(email=email, name=f"{code}质控科", institution_id=hospital.id))
         with unit_of_work() as s:

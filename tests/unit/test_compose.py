@@ -12,10 +12,9 @@ NOTICE_TEMPLATES = {"meeting_reminder", "dispatch_invite"}
 # Mails to one person about the platform itself (sign-in, digest, mail outage): no single case.
 PERSONAL_TEMPLATES = {"signin_link", "daily_digest", "mail_outage_alert"}
 CASE_TEMPLATES = [n for n in template_names() if n not in NOTICE_TEMPLATES | PERSONAL_TEMPLATES]
-# Case mails whose subject names the case by its reference (the engine's `case_ref`: "公文 #12", or the
+# Every case mail's subject names the case by its reference (the engine's `case_ref`: "公文 #12", or the
 # 文号 once issued), so a mailbox of several 【待审核】 tells them apart; document_issued names doc_number.
-REF_TEMPLATES = ["task_review", "task_revise", "task_signoff", "task_expert_review", "notice_accepted",
-                 "notice_issued", "notice_rejected", "deadline_escalation", "deadline_reminder", "report_opened"]
+REF_TEMPLATES = [n for n in CASE_TEMPLATES if n != "document_issued"]
 
 
 def full_context(**overrides) -> dict:
@@ -75,10 +74,19 @@ def test_no_template_leaves_a_placeholder_unrendered(name):
         assert "{{" not in part and "{%" not in part and "None" not in part
 
 
+def test_the_subject_test_covers_every_case_template_of_every_kind():
+    assert {"task_review", "report_opened", "plan_submitted", "annual_report_review", "compendium_published",
+            "assessment_score", "inspection_findings", "order_issued", "removal_proposed", "term_notice",
+            "vacancy_opened", "handover_opened", "guidance_opened"} <= set(REF_TEMPLATES)
+    assert len(REF_TEMPLATES) == len(CASE_TEMPLATES) - 1
+
+
 @pytest.mark.parametrize("name", REF_TEMPLATES)
 def test_case_subjects_carry_the_case_ref_before_the_title(name):
     subject = compose(name, **full_context()).subject
     assert "】公文 #12 关于召开2026年下半年" in subject
+    # The HTML part's title is the same subject line.
+    assert "】公文 #12 关于召开2026年下半年" in compose(name, **full_context()).html.split("</title>")[0]
     others = {compose(name, **full_context(case_ref=f"公文 #{n}")).subject for n in (12, 13, 14)}
     assert len(others) == 3  # three mails of the same kind, told apart
 
