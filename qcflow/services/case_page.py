@@ -28,7 +28,7 @@ from states.workflow import Attempt, Transition, Workflow
 
 # Steps that are not in a workflow's table: what opened the case and what the sweep records.
 EVENT_LABELS = {"create": "新建", "open": "按工作日程开启", "report": "报告病例", "escalate": "逾期督办"}
-# Names of content a step may change, for "what changed" (fields of a workflow's own form come first).
+# Names of content the older kinds leave undeclared, for "what changed" (a workflow's own fields and inputs come first).
 CONTENT_LABELS = {
     "title": "标题", "body": "正文", "doc_kind": "公文种类", "recipients": "主送", "summary": "工作总结",
     "plan": "下年度工作计划", "report_kind": "报告类别", "due_date": "截止日期", "center_code": "拟设中心代码",
@@ -47,7 +47,6 @@ REPORT_KINDS = {"half_year": "半年工作总结", "year_end": "年度工作总�
 SYSTEM_CONTENT_LABELS = {
     "assessment": {"evidence": "考核佐证材料", "evidence_at": "佐证材料汇集时间", "funding": "挂靠单位经费投入"},
     "annual_report": {"analysis": "报告数据与分析"},
-    "compendium": {"attached_files": "附件"},
 }
 # A form's hint after the name ("，每行一项", "（每行一个）", " YYYY-MM-DD") and what to type ("邮箱", "代码"):
 # the history names what changed, not how it was entered.

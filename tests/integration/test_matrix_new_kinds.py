@@ -472,6 +472,9 @@ def test_the_cli_refuses_and_allows_the_same_cells(engine, tmp_path):
     ]
     for run, rule in zip(refused, ("Y§26", "Y§26", "Y§25", "Y§25")):
         assert run.returncode == 2 and rule in run.stderr and "Traceback" not in run.stderr, (run.args, run.stderr)
+    for who in ([], ["--as", "nobody@nowhere.example"]):  # nobody said who, or nobody the directory knows
+        run = _cli("case", "fire", "removal", removal, "decide_keep", *who, "--comment", "保留")
+        assert run.returncode == 2 and "Traceback" not in run.stderr, (who, run.stderr)
     assert snapshot(ids) == before
     answered = _cli("case", "fire", "rectification", order, "respond", "--as", SECRETARY, "--data", "-",
                     stdin=json.dumps(RESPONSE))
@@ -640,10 +643,11 @@ def test_an_institution_s_rectification_list_is_shown_only_to_whom_y22_allows(li
     qch1_list = ids["rectification_poor"]  # QCH1's findings (STEMI D2W, severe)
     title = _title(qch1_list)
     anonymous = httpx.get(f"{base}/cases/inspection_rectification/{qch1_list}")
+    office, secretary = _person_id(OFFICE), _person_id(SECRETARY)
     with unit_of_work() as s:
         row = engine.load_case(s, "inspection_rectification", qch1_list)
-        other_hospital = access.may_read(s, row, _person_id(OFFICE))  # QCH2's quality office
-        center = access.may_read(s, row, _person_id(SECRETARY))
+        other_hospital = access.may_read(s, row, office)  # QCH2's quality office
+        center = access.may_read(s, row, secretary)
         listed = {r["id"]: r["title"] for r in access.visible_rows(s, "inspection_rectification", None)}
     assert center is None
     assert anonymous.status_code in (401, 403) and "STEMI" not in anonymous.text
