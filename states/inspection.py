@@ -249,6 +249,7 @@ WORKFLOW = Workflow(
     creators=CENTER_LEADS,
     creator_rule=RULE,
     fields={},  # as for the plan: inputs only (web/templates/inspection_content.html)
+    private=True,  # Y§22: every inspected institution's findings; who reads what: states/privacy.py
     transitions=[
         T("edit", ("planned", "in_progress"), "", "修改检查安排", CENTER_LEADS, RULE, takes_changes=True,
           complete=False, apply=_upper_codes, guards=(_still_within_plan,),

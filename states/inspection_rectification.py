@@ -105,6 +105,7 @@ WORKFLOW = Workflow(
     creator_rule=RULE,
     fields={},
     title_of=title_of,
+    private=True,  # Y§22: a named institution's findings; who reads what: states/privacy.py
     transitions=[
         T("add_evidence", ("open", "poor"), "", "提交整改证据", INSTITUTION + CENTER_STAFF, RULE, takes_changes=True,
           apply=add_evidence, guards=(_evidence_ok,), inputs=(ITEM, Input("evidence", "整改证据"))),

@@ -12,6 +12,15 @@ reporting hospital and assigned reviewers:
 - everyone else, and anyone who has not said who they are, sees no detail, and in a list only
   the case's kind and number ("死亡病例评审 #12"), never its title.
 
+Inspections (Y§14(四), Y§20) hold named institutions' findings. The commission's section and its
+signing leaders see everything; the inspecting center's people see the case. An inspection itself
+holds every inspected institution's findings and a free-text report about all of them, which cannot
+be cut per institution: no institution reads it. Each institution reads its findings on its own
+rectification list instead, which holds them all: its people (as the reporting hospital's people of
+a death) and the contacts the inspection named for it (by their emailed link, when the directory
+does not list them) see that list whole, and no other institution's. Every mail of these kinds goes
+only to people who may read the case, so their mails carry the title (tests prove the recipients).
+
 Kinds that are not private (documents, reports, applications) are readable by everyone.
 """
 from __future__ import annotations
@@ -26,6 +35,7 @@ RULE = "Y§22"
 FULL = "full"  # everything
 REVIEW = "review"  # everything but the patient key
 REPORTER = "reporter"  # what the hospital reported, and the case's progress
+INSTITUTION = "institution"  # the inspected institution's own rectification list, whole
 NONE = "none"  # nothing beyond the kind and the number
 
 COMMISSION_ROLES = ("commission_reviewer", "section_head")
@@ -38,10 +48,16 @@ REPORTED_FIELDS = frozenset({
 })
 COMMISSION_ONLY_FIELDS = frozenset({"patient_key"})
 
+INSPECTION_KINDS = frozenset({"inspection", "inspection_rectification"})
+INSTITUTION_LIST_KINDS = frozenset({"inspection_rectification"})  # one inspected institution's own list
+# The signing leaders decide on the circulars (通报) and poor rectification the findings lead to.
+INSPECTION_COMMISSION_ROLES = COMMISSION_ROLES + ("signing_leader",)
+
 
 @dataclass(frozen=True)
 class Reader:
-    """The person asking, as the policy needs them. `actor` None: nobody said who they are."""
+    """The person asking, as the policy needs them. `actor` None: nobody said who they are, or (with
+    `email`) someone outside the directory holding a signed link mailed to that address."""
 
     actor: Optional[Actor] = None
     email: str = ""
@@ -70,21 +86,34 @@ class Subject:
     center_id: Optional[int] = None
     hospital: str = ""
     reviewers: frozenset[str] = field(default_factory=frozenset)  # assigned reviewers' emails, lower-case
+    institution: str = ""  # the inspected institution whose own list this is (INSTITUTION_LIST_KINDS)
+    recipients: frozenset[str] = field(default_factory=frozenset)  # that institution's mailed people, lower-case
+
+
+def _emails(value: Any) -> frozenset[str]:
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(str(e.get("email") if isinstance(e, dict) else e).strip().lower() for e in value) - {"", "none"}
 
 
 def subject(case_id: int, kind: str, label: str, private: bool, center_id: Optional[int],
             data: dict[str, Any]) -> Subject:
-    reviewers = data.get("reviewers") or []
-    emails = frozenset(str(e).strip().lower() for e in reviewers) if isinstance(reviewers, list) else frozenset()
-    return Subject(case_id, kind, label, private, center_id, str(data.get("hospital") or ""), emails)
+    reviewers = _emails(data.get("reviewers"))
+    if kind in INSTITUTION_LIST_KINDS:
+        return Subject(case_id, kind, label, private, center_id, institution=str(data.get("institution") or ""),
+                       recipients=reviewers | _emails(data.get("recipients")))
+    return Subject(case_id, kind, label, private, center_id, str(data.get("hospital") or ""), reviewers)
 
 
 def level(case: Subject, reader: Reader) -> str:
-    blanket = blanket_level(case.private, reader)
+    blanket = blanket_level(case.private, reader, case.kind)
     if blanket is not None:
         return blanket
     actor = reader.actor
-    assert actor is not None
+    if actor is None or actor.person_id is None:  # a link holder outside the directory
+        return INSTITUTION if reader.email.lower() in case.recipients else NONE
+    if case.kind in INSTITUTION_LIST_KINDS:
+        return _institution_list_level(case, reader, actor)
     if reader.email and reader.email.lower() in case.reviewers:
         return REVIEW
     if case.center_id is not None and any(actor.holds(role, case.center_id) for role in CENTER_READERS):
@@ -94,24 +123,49 @@ def level(case: Subject, reader: Reader) -> str:
     return NONE
 
 
-def blanket_level(private: bool, reader: Reader) -> Optional[str]:
-    """The level this person has on every case of a kind, when it does not depend on the case."""
+def _institution_list_level(case: Subject, reader: Reader, actor: Actor) -> str:
+    if case.center_id is not None and any(actor.holds(role, case.center_id) for role in CENTER_READERS):
+        return REVIEW
+    if reader.email.lower() in case.recipients or (
+            reader.institution and case.institution and reader.institution.upper() == case.institution.upper()):
+        return INSTITUTION
+    return NONE
+
+
+def blanket_level(private: bool, reader: Reader, kind: str = "") -> Optional[str]:
+    """The level this person has on every case of a kind, when it does not depend on the case.
+    Without `kind`, a role that reads only some private kinds (a signing leader) is decided per case."""
     if not private:
         return FULL
-    if reader.anonymous or reader.actor is None:
-        return NONE
-    if any(reader.actor.holds(role) for role in COMMISSION_ROLES):
+    if reader.actor is None or reader.actor.person_id is None:
+        return None if reader.email else NONE  # a link holder's access depends on the case
+    roles = INSPECTION_COMMISSION_ROLES if kind in INSPECTION_KINDS else COMMISSION_ROLES
+    if any(reader.actor.holds(role) for role in roles):
         return FULL
     return None
+
+
+def titled_for_its_recipients(kind: str, private: bool) -> bool:
+    """Whether a case's mails and task lists may carry its title: a public kind's, and an inspection's
+    (every mail of it goes only to people who may read it, and whoever has a step on it may read it);
+    other private kinds' carry only the kind and number."""
+    return not private or kind in INSPECTION_KINDS
 
 
 def refusal(case: Subject, reader: Reader) -> Optional[Reason]:
     """Why this person may not open the case at all; None when they may (perhaps in part)."""
     if level(case, reader) != NONE:
         return None
-    if reader.anonymous:
+    if reader.anonymous and not reader.email:
         return Reason(RULE, f"{case.label}属于受保护的质控数据，查看前须表明身份（命令行请加 --as 您的邮箱，网页请先登录）")
-    return Reason(RULE, f"{reader.name} 不是该病例的评审人、负责评审的质控中心人员、报告医院人员或卫健委医政医管科人员，"
+    who = reader.name if reader.actor is not None else reader.email
+    if case.kind == "inspection":
+        return Reason(RULE, f"{who} 不是实施检查的质控中心人员或卫健委医政医管科人员，不能查看{case.label} #{case.id}；"
+                            "受检机构请通过本机构的督促整改清单查看本机构的检查发现")
+    if case.kind in INSTITUTION_LIST_KINDS:
+        return Reason(RULE, f"{who} 不是该受检机构的人员、实施检查的质控中心人员或卫健委医政医管科人员，"
+                            f"不能查看{case.label} #{case.id}（其他机构的检查发现不对外公开）")
+    return Reason(RULE, f"{who} 不是该病例的评审人、负责评审的质控中心人员、报告医院人员或卫健委医政医管科人员，"
                         f"不能查看{case.label} #{case.id}")
 
 
@@ -124,7 +178,7 @@ def visible_data(data: dict[str, Any], access: str) -> dict[str, Any]:
     """The case's content with what this access level may not see removed."""
     if access == FULL:
         return dict(data)
-    if access == REVIEW:
+    if access in (REVIEW, INSTITUTION):
         return {k: v for k, v in data.items() if k not in COMMISSION_ONLY_FIELDS}
     if access == REPORTER:
         return {k: v for k, v in data.items() if k in REPORTED_FIELDS}
@@ -132,8 +186,9 @@ def visible_data(data: dict[str, Any], access: str) -> dict[str, Any]:
 
 
 def shows_history_details(access: str) -> bool:
-    """Who did a step and what they wrote belong to the review: not for the reporting hospital."""
-    return access in (FULL, REVIEW)
+    """Who did a step and what they wrote belong to the review: not for the reporting hospital. An
+    inspected institution sees them on its own list: who verified its evidence and why it fell short."""
+    return access in (FULL, REVIEW, INSTITUTION)
 
 
 # Monitoring indicators (H3): institution-level figures are QC data of named hospitals.

@@ -50,7 +50,7 @@ def _link_view(session: Session, case: Any, link: Any, record: bool = False) -> 
     """The case as the link's person may see it (Y§22, the one read service), with the case page's content
     (names, 职称 and institutions instead of emails and codes). Not recorded as their read unless `record`:
     a GET of a link may be a mail scanner's. Raises Refused when they may not open it."""
-    detail = readable_detail(session, case, link.person_id, "web", record=record)
+    detail = readable_detail(session, case, link.person_id, "web", record=record, link_email=link.email)
     return {"case": detail, "content": case_content(session, case, detail["data"], link.person_id)}
 
 

@@ -12,11 +12,13 @@ from qcflow import engine
 from qcflow.cli.output import CaseId, JsonFlag, as_email, data_file, emit, read_data
 from qcflow.core.errors import UserError
 from qcflow.services import inspections
-from qcflow.services.access import readable_detail, visible_rows
+from qcflow.services.access import identify, readable_detail, visible_rows
 from qcflow.store.db import unit_of_work
 
 app = typer.Typer()
 Actor = as_email("操作人邮箱")
+Reader = Annotated[Optional[str], typer.Option(
+    "--as", metavar="EMAIL", help="查看人邮箱（督导检查属受保护数据，必填：按身份决定可见内容并记录查阅，Y§22）")]
 
 
 def _line(s: dict) -> str:
@@ -75,19 +77,20 @@ def report(case_id: CaseId, actor: Actor, data: data_file("YAML/JSON：report（
 
 @app.command("list")
 def list_(plans: Annotated[bool, typer.Option("--plans", help="列出督导检查方案")] = False,
-          json_: JsonFlag = False) -> None:
+          reader: Reader = None, json_: JsonFlag = False) -> None:
     """列出督导检查（或方案）"""
     kind = "inspection_plan" if plans else "inspection"
     with unit_of_work() as session:
-        rows = visible_rows(session, kind, None)
+        rows = visible_rows(session, kind, identify(session, kind, reader))
     emit(json_, rows, "\n".join(f"#{r['id']:<5} {r['state_label']:<10} {r['title']}" for r in rows) or "暂无")
 
 
 @app.command("show")
-def show(case_id: CaseId, json_: JsonFlag = False) -> None:
+def show(case_id: CaseId, reader: Reader = None, json_: JsonFlag = False) -> None:
     """查看一次督导检查：状态、报告截止日、各受检单位的整改清单"""
     with unit_of_work() as session:
-        detail = readable_detail(session, engine.load_case(session, "inspection", case_id), None, "cli")
+        person_id = identify(session, "inspection", reader)
+        detail = readable_detail(session, engine.load_case(session, "inspection", case_id), person_id, "cli")
         out = {**inspections.summary(session, "inspection", case_id), "history": detail["history"],
                "deadlines": detail["deadlines"]}
     lines = [_line(out), f"依据方案 #{out['plan']}，检查发现 {out['findings']} 条"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     @classmethod
     def _never_an_empty_key(cls, value: str) -> str:
         return value if value.strip() else DEV_SECRET  # nothing is ever signed with an empty key
+
+    @model_validator(mode="after")
+    def _links_point_at_this_server(self) -> "Settings":
+        # Unset, the links in mails point at the port this machine serves on (QCFLOW_WEB_PORT).
+        if "public_base_url" not in self.model_fields_set:
+            self.public_base_url = f"http://127.0.0.1:{self.web_port}"
+        return self
 
     def secret_problems(self) -> list[str]:
         """Why the secrets may not be used here (in Chinese); empty when they may."""

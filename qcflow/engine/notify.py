@@ -11,6 +11,7 @@ from qcflow.engine.outbox import (
 )
 from qcflow.store.links import UNTIL_DUE, LinkSigner, last_until, write_links
 from qcflow.store.raw import Raw
+from states import privacy
 from states.rules import PastEvent
 from states.workflow import Notify, Workflow
 
@@ -66,7 +67,8 @@ class Notifier:
         workflow, case = self.workflow, self.case
         context = {
             # Y§22: a private case is named by its number only; the details stay behind the link.
-            "case_title": f"{workflow.label} #{case.id}" if workflow.private else case.title,
+            "case_title": case.title if privacy.titled_for_its_recipients(workflow.kind, workflow.private)
+            else f"{workflow.label} #{case.id}",
             "kind_label": workflow.label,
             "state_label": workflow.state_label(case.state),
             "due_date": self._due_label() if due_date is None else due_date,
@@ -83,7 +85,8 @@ class Notifier:
         else the kind and number ("公文 #12"). A private case's title already is its kind and number."""
         if self.number:
             return self.number
-        return "" if self.workflow.private else f"{self.workflow.label} #{self.case.id}"
+        titled = privacy.titled_for_its_recipients(self.workflow.kind, self.workflow.private)
+        return f"{self.workflow.label} #{self.case.id}" if titled else ""
 
     def _due_label(self) -> str:
         if self._due:

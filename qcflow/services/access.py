@@ -66,20 +66,22 @@ def may_read(session: Session, case: Any, person_id: Optional[int]) -> Optional[
 
 
 def readable_detail(session: Session, case: Any, person_id: Optional[int], channel: str,
-                    record: bool = True) -> dict[str, Any]:
+                    record: bool = True, link_email: str = "") -> dict[str, Any]:
     """The case detail (see queries.case_detail) with what this person may not see removed, and
     `access` saying how much they see. Refused (Y§22) when they may not open it at all. The opening
     of a private case is written to the access log in the caller's transaction; `record=False` for a
-    view that is not the person's read (a GET of their emailed link: a mail scanner opens it too)."""
+    view that is not the person's read (a GET of their emailed link: a mail scanner opens it too).
+    `link_email`: the address a signed link was mailed to, for a holder the directory does not list."""
     subject, reader = _subject(case), reader_of(session, person_id)
+    if reader.actor is None and link_email:
+        reader = Reader(email=link_email.strip().lower())
     reason = privacy.refusal(subject, reader)
     if reason is not None:
         raise Refused([reason])
     access = privacy.level(subject, reader)
     detail = case_detail(session, case)
     if subject.private:
-        assert reader.actor is not None and reader.actor.person_id is not None
-        if record:
+        if record and reader.actor is not None and reader.actor.person_id is not None:
             log_access(session, case.id, reader.actor.person_id, channel)
         detail["data"] = privacy.visible_data(detail["data"], access)
         if not privacy.shows_history_details(access):
@@ -120,7 +122,7 @@ def count_rows(session: Session, kind: str, person_id: Optional[int], state: Opt
 def _rows(session: Session, kind: str, reader: Reader, state: Optional[str],
           query: Optional[str]) -> list[tuple[int, str, str, Any]]:
     workflow = engine.workflow_for(kind)
-    blanket = privacy.blanket_level(workflow.private, reader)
+    blanket = privacy.blanket_level(workflow.private, reader, kind)
     per_case = blanket is None  # only then is each case's center, hospital and reviewers needed
     columns = "id, title, state, updated_at" + (", center_id, data" if per_case else "")
     sql, params = f"SELECT {columns} FROM qc_case WHERE kind = :kind", {"kind": kind}

@@ -217,10 +217,10 @@ def summary(session: Session, kind: str, case_id: int) -> dict[str, Any]:
 def evidence(session: Session, center: Any, year: int) -> list[Evidence]:
     """The center's inspections begun in the year: report on time or late, and how rectification stands."""
     raw = Raw(session)
-    rows = raw.rows("SELECT id, title, state, data FROM qc_case WHERE kind = ? AND center_id = ? ORDER BY id",
+    rows = raw.rows("SELECT id, state, data FROM qc_case WHERE kind = ? AND center_id = ? ORDER BY id",
                     [INSPECTION.kind, center.id])
     out = []
-    for case_id, title, state, raw_data in rows:
+    for case_id, state, raw_data in rows:
         data = Raw.read_js(raw_data) or {}
         if not str(data.get("start_on", "")).startswith(str(year)):
             continue
@@ -231,7 +231,8 @@ def evidence(session: Session, center: Any, year: int) -> list[Evidence]:
         flagged = sum(1 for r in lists if r["level"] in ("warning", "notice"))
         poor = sum(1 for r in lists if r["state"] == "poor")
         report = f"报告{INSPECTION.state_label(state)}" + ("（曾逾期）" if late else "")
-        out.append(Evidence(title, f"/cases/inspection/{case_id}",
+        # Y§22: the assessment is read more widely than the inspection; its number, never its title
+        out.append(Evidence(f"{INSPECTION.label} #{case_id}", f"/cases/inspection/{case_id}",
                             f"{report}；受检 {len(lists)} 家，整改 {verified}/{items} 项核查到位，"
                             f"预警/通报 {flagged} 家，整改不力 {poor} 家"))
     return out

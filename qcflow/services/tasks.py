@@ -24,6 +24,7 @@ from qcflow.engine.notify import Notifier
 from qcflow.engine.outbox import DIGESTED, HELD, Recipient, enqueue
 from qcflow.core.runtime import get_settings
 from qcflow.store.raw import Raw
+from states import privacy
 from states.registry import WORKFLOWS
 
 
@@ -78,7 +79,8 @@ def waiting_for(session: Session, person_id: int, now: Optional[datetime] = None
             continue
         due_at = due.get(case_id)
         tasks.append(Task(case.id, case.kind, workflow.label,
-                          f"{workflow.label} #{case.id}" if workflow.private else case.title,  # Y§22
+                          case.title if privacy.titled_for_its_recipients(case.kind, workflow.private)
+                          else f"{workflow.label} #{case.id}",  # Y§22
                           workflow.state_label(case.state), tuple(c.label for c in choices), due_at,
                           due_at is not None and due_at < now, why))
     far = datetime.max.replace(tzinfo=now.tzinfo)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -34,6 +35,16 @@ def _file(tmp_path: Path, name: str, data: dict) -> str:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return str(path)
+
+
+def _arrives(mailbox, address: str, *parts_: str, timeout: float = 10.0) -> bool:
+    """Whether a mail whose subject holds every part reaches `address` in time (others may be there already)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(all(p in m["Subject"] for p in parts_) for m in mailbox.to(address, timeout=0)):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _state(case_id: int) -> str:
@@ -110,12 +121,15 @@ def test_plan_authorize_inspect_feed_back_and_report_from_the_emails(site, tmp_p
                                    "submit_report.report": "一、检查概况；二、发现的问题；三、反馈与整改情况。"})
     assert sent.status_code == 200 and _state(inspection_id) == "report_submitted"
     deliver()
-    assert any("2026年心血管专业督导检查" in m["Subject"] for m in mailbox.to(REVIEWER, "【待审核】"))
+    assert _arrives(mailbox, REVIEWER, "【待审核】", "2026年心血管专业督导检查")  # the report's, not the plan's
 
-    shown = _cli(tmp_path, "inspections", "show", str(inspection_id), "--json")
+    unnamed = _cli(tmp_path, "inspections", "show", str(inspection_id))  # Y§22: the reader says who they are
+    assert unnamed.returncode == 2 and "Y§22" in unnamed.stderr and "--as" in unnamed.stderr
+    assert "Traceback" not in unnamed.stderr and "STEMI" not in unnamed.stdout + unnamed.stderr
+    shown = _cli(tmp_path, "inspections", "show", str(inspection_id), "--as", DIRECTOR, "--json")
     lists = json.loads(shown.stdout)["rectifications"]
     assert {r["institution"]: r["level"] for r in lists} == {"QCH1": "warning", "QCH2": "none"}
     listed = _cli(tmp_path, "inspections", "list", "--plans", "--json")
     assert [(r["id"], r["state"]) for r in json.loads(listed.stdout)] == [(plan_id, "authorized")]
-    text = _cli(tmp_path, "inspections", "show", str(inspection_id)).stdout
+    text = _cli(tmp_path, "inspections", "show", str(inspection_id), "--as", REVIEWER).stdout
     assert "报告已报送" in text and "青川市第一人民医院（QCH1）" in text and "预警" in text and "未达到预警标准" in text

@@ -299,4 +299,5 @@ def test_the_inspection_and_its_follow_up_are_evidence_for_the_assessment(office
     assert len(found) == 1 and found[0]["count"] == 1
     entry = found[0]["entries"][0]
     assert entry["url"] == f"/cases/inspection/{inspection_id}"
+    assert entry["label"] == f"督导检查 #{inspection_id}"  # Y§22: the assessment's readers get the number only
     assert "受检 2 家" in entry["note"] and "整改 0/3 项核查到位" in entry["note"] and "预警/通报 1 家" in entry["note"]

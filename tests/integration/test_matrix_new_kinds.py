@@ -7,7 +7,7 @@ step), never read from the workflow tables or the engine. Each kind gets its own
 directory plus the two host units' leaders), its cases built through the kind's own services; every allowed
 step is rolled back, so every cell starts from the same case. A few cells go again through the CLI (a child
 process) and the case page's POST over real HTTP; the private kind (guidance, Y§22) is read on the service,
-`case show` and the web page.
+`case show` and the web page; so are the private inspection kinds (Y§22, Y§20): the service, lists, mails and pages.
 """
 from __future__ import annotations
 
@@ -440,7 +440,8 @@ def test_the_matrix_takes_every_step_of_every_new_kind_and_its_private_kinds_are
     assert set(WORKFLOWS) - core == set(taken)
     for kind, steps in taken.items():
         assert {t.trigger for t in WORKFLOWS[kind].transitions.values() if not t.system} == steps, kind
-    assert {k for k, w in WORKFLOWS.items() if w.private} - core == {"guidance"}
+    private = {k for k, w in WORKFLOWS.items() if w.private} - core
+    assert private == {"guidance", "inspection", "inspection_rectification"}
 
 
 @pytest.mark.parametrize("group", list(MATRICES))
@@ -628,13 +629,123 @@ def test_the_guidance_page_and_the_public_pages_show_it_only_to_whom_the_rules_a
 
 # --- an inspected institution's rectification list: named institutions' QC findings (Y§22, Y§20) ------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "督促整改清单载有具名医疗机构的检查发现（Y§20），按 Y§22 质控数据仅限有权限者查看，但该类事项未设为受保护（private），"
-    "未登录者和其他医院均可查看；与同属具名机构数据的专项指导（guidance）不一致。改为受保护需要让受检机构的质控办按机构读取"
-    "（states/privacy.py）并改邮件只带编号，不是小改动，留待负责人决定。 / An inspected institution's rectification list "
-    "holds that named hospital's findings (Y§20); Y§22 limits QC data to those with permission, yet the kind is not "
-    "private: anonymous visitors and other hospitals read it, unlike guidance (also named institutions' data). Making "
-    "it private needs an institution-based reader in states/privacy.py and number-only mails: not a small fix."))
+# The rules (Y§22, Y§20, Y§14(四)): the commission's section and the signing leaders see an inspection and every
+# rectification list whole; the inspecting center's people (CARD) see them as reviewers; an inspected institution's
+# people — as a death's reporting hospital's people — see their own institution's list whole, never another's,
+# and never the inspection itself, which holds every institution's findings and a report about all of them.
+# QCH1: CARD's director and secretary, the host expert, the host leader 严守正. QCH2: the quality office, the
+# nursing center's director and secretary, the expert, the host leader 韦思远 (and CARD's deputy, a CARD reader).
+COMMISSION_READ = {"commission": "full", "section_head": "full", "leader": "full"}
+CENTER_READ = {"director": "review", "secretary": "review", "deputy": "review"}
+INSPECTION_READERS = {
+    "inspection_findings_sent": {**COMMISSION_READ, **CENTER_READ},
+    "rectification_poor": {**COMMISSION_READ, **CENTER_READ, "host_expert": "institution", "host1": "institution"},
+    "rectification_evidenced": {**COMMISSION_READ, **CENTER_READ, "hospital": "institution",
+                                "nurs_director": "institution", "nurs_secretary": "institution",
+                                "expert": "institution", "host2": "institution"},
+}
+INSPECTION_LABELS = {"inspection": "督导检查", "inspection_rectification": "督促整改清单"}
+CONTACT = "yiwu@qch1.qingchuan.example"  # QCH1's contact named in the inspection, not in the directory
+
+
+@pytest.fixture
+def inspected(engine, tmp_path):
+    return build_inspections(tmp_path)
+
+
+def test_the_read_service_and_lists_show_inspections_only_to_whom_the_rules_allow(inspected):
+    from qcflow.services import access
+
+    wrong = []
+    for case, readers in INSPECTION_READERS.items():
+        kind, case_id = kind_of("inspections", case), inspected[case]
+        title = _title(case_id)
+        for role, email in READERS.items():
+            want, pid = readers.get(role, "none"), _person_id(email)
+            with unit_of_work() as s:
+                row = engine.load_case(s, kind, case_id)
+                reason = access.may_read(s, row, pid)
+                try:
+                    got = access.readable_detail(s, row, pid, "test")["access"]
+                except Refused as refused:
+                    got = "none" if "Y§22" in str(refused) else str(refused)
+                listed = {r["id"]: r["title"] for r in access.visible_rows(s, kind, pid)}
+            if got != want or (reason is None) != (want != "none"):
+                wrong.append(f"{case} {role}: {got} ({reason})")
+            hidden = f"{INSPECTION_LABELS[kind]} #{case_id}"
+            if listed[case_id] != (title if want != "none" else hidden):
+                wrong.append(f"{case} {role}: listed as {listed[case_id]}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_an_inspected_institution_reads_only_its_own_findings(inspected):
+    from qcflow.services import access
+
+    items, office = {}, _person_id(OFFICE)
+    with unit_of_work() as s:
+        for case in ("rectification_evidenced", "rectification_poor"):
+            row = engine.load_case(s, "inspection_rectification", inspected[case])
+            try:
+                detail = access.readable_detail(s, row, office, "test")
+                items[case] = [i["item"] for i in detail["data"]["items"]]
+            except Refused as refused:
+                items[case] = str(refused)
+        inspection = engine.load_case(s, "inspection", inspected["inspection_findings_sent"])
+        with pytest.raises(Refused, match="督促整改清单"):  # the refusal says where its findings are
+            access.readable_detail(s, inspection, office, "test")
+        # QCH1's contact, outside the directory, reads QCH1's list by the link mailed to them, not QCH2's
+        poor = engine.load_case(s, "inspection_rectification", inspected["rectification_poor"])
+        evidenced = engine.load_case(s, "inspection_rectification", inspected["rectification_evidenced"])
+        by_link = access.readable_detail(s, poor, None, "web", link_email=CONTACT)
+        with pytest.raises(Refused, match="Y§22"):
+            access.readable_detail(s, evidenced, None, "web", link_email=CONTACT)
+        with pytest.raises(Refused, match="Y§22"):
+            access.readable_detail(s, inspection, None, "web", link_email=CONTACT)
+    assert items["rectification_evidenced"] == ["溶栓知情同意书"]
+    from models import AccessLog
+
+    with unit_of_work() as s:  # the office's opening of its own list is on the access log (Y§22); refusals are not
+        logged = [(r.case_id, r.channel) for r in s.exec(select(AccessLog).where(AccessLog.person_id == office))]
+    assert logged == [(inspected["rectification_evidenced"], "test")]
+    assert "Y§22" in items["rectification_poor"] and "STEMI" not in items["rectification_poor"]
+    assert by_link["access"] == "institution" and [i["item"] for i in by_link["data"]["items"]] == \
+        ["STEMI 患者 D2W 时间", "胸痛病历质控"]
+
+
+def test_every_mail_of_an_inspection_goes_to_someone_who_may_read_it_and_carries_the_title(inspected):
+    from models import OutboxMessage, Person
+    from qcflow.services import access
+    from tests.helpers import rendered
+
+    checked, wrong = 0, []
+    with unit_of_work() as s:
+        mails = rendered(s, s.exec(select(OutboxMessage).where(OutboxMessage.case_id.is_not(None))).all())
+        for mail in mails:
+            case = s.get(Case, mail.case_id)
+            if case.kind not in INSPECTION_LABELS:
+                continue
+            checked += 1
+            person = s.exec(select(Person).where(Person.email == mail.to_addr)).first()
+            try:
+                access.readable_detail(s, case, person.id if person else None, "test", record=False,
+                                       link_email=mail.to_addr)
+            except Refused:
+                wrong.append(f"{mail.to_addr} may not read {case.kind} #{case.id}: {mail.subject}")
+            if case.title not in mail.subject + mail.text_body:
+                wrong.append(f"{mail.to_addr}: no title in {mail.subject}")
+    assert checked >= 8 and wrong == [], "\n".join(wrong)
+    from qcflow.services.tasks import waiting_for
+
+    with unit_of_work() as s:  # the office has a step on its own list, so it may read it: its task names it
+        waiting = {t.case_id: t.title for t in waiting_for(s, _person_id_in(s, OFFICE))}
+    evidenced = inspected["rectification_evidenced"]
+    assert waiting.get(evidenced) == _title(evidenced) and "青川市中心医院" in waiting[evidenced]
+
+
+def _person_id_in(session, email: str) -> int:
+    return engine.person_by_email(session, email).id
+
+
 def test_an_institution_s_rectification_list_is_shown_only_to_whom_y22_allows(live, tmp_path):
     from qcflow.services import access
 
@@ -653,3 +764,34 @@ def test_an_institution_s_rectification_list_is_shown_only_to_whom_y22_allows(li
     assert anonymous.status_code in (401, 403) and "STEMI" not in anonymous.text
     assert other_hospital is not None and other_hospital.rule == "Y§22"
     assert listed[qch1_list] != title
+
+
+def test_the_inspection_page_shows_the_findings_only_to_the_center_and_the_commission(live, tmp_path):
+    """Each institution reads its own findings on its own list's page; the inspection's page, which holds every
+    institution's findings, opens only to the inspecting center and the commission (and its signing leaders)."""
+    from tests.e2e.sessions import sign_in
+
+    base, mailbox = live
+    ids = build_inspections(tmp_path)
+    inspection = f"/cases/inspection/{ids['inspection_findings_sent']}"
+    qch1, qch2 = (f"/cases/inspection_rectification/{ids[k]}"
+                  for k in ("rectification_poor", "rectification_evidenced"))
+    both = ("STEMI 患者 D2W 时间", "溶栓知情同意书")
+    anonymous = httpx.get(f"{base}{inspection}")
+    assert anonymous.status_code in (401, 403) and not any(f in anonymous.text for f in both)
+    for email in (DIRECTOR, REVIEWER, LEADER):
+        page = sign_in(base, mailbox, email).get(inspection)
+        assert page.status_code == 200 and all(f in page.text for f in both), (email, page.status_code)
+    office = sign_in(base, mailbox, OFFICE)  # QCH2's quality office
+    refused = office.get(inspection)
+    assert refused.status_code == 403 and "Y§22" in refused.text and not any(f in refused.text for f in both)
+    own = office.get(qch2)
+    assert own.status_code == 200 and "溶栓知情同意书" in own.text and "STEMI" not in own.text
+    other = office.get(qch1)
+    assert other.status_code == 403 and "Y§22" in other.text and "STEMI" not in other.text
+    host1 = sign_in(base, mailbox, HOST1_LEADER).get(qch1)  # QCH1's own people read QCH1's list
+    assert host1.status_code == 200 and "STEMI" in host1.text and "溶栓" not in host1.text
+    public = "".join(httpx.get(f"{base}{p}").text for p in (
+        "/", "/due", "/search", "/search?kind=inspection_rectification", "/search?kind=inspection"))
+    titles = [_title(ids[k]) for k in ("rectification_poor", "rectification_evidenced", "inspection_findings_sent")]
+    assert not any(t in public for t in titles) and "青川市第一人民医院督促整改清单" not in public
