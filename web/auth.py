@@ -134,6 +134,17 @@ async def read_form(request: Request) -> Union[dict[str, str], HTMLResponse]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+async def read_checked_form(request: Request) -> Union[dict[str, str], Response]:
+    """A form POSTed from one of our pages: its text fields, or the page saying why it is refused
+    (too many fields: 413; no valid CSRF token: 403)."""
+    form = await read_form(request)
+    if isinstance(form, HTMLResponse):
+        return form
+    if (refused := require_csrf(request, form)) is not None:
+        return refused
+    return form
+
+
 templates.env.globals["csrf_field"] = csrf_field
 templates.env.globals["signed_in"] = _signed_in_global
 
@@ -152,11 +163,9 @@ def login_form(request: Request, out: str = "") -> HTMLResponse:
 
 @router.post("/login", response_class=HTMLResponse)
 async def ask_for_link(request: Request) -> HTMLResponse:
-    form = await read_form(request)
-    if isinstance(form, HTMLResponse):
+    form = await read_checked_form(request)
+    if isinstance(form, Response):
         return form
-    if (refused := require_csrf(request, form)) is not None:
-        return refused
     email = form.get("email", "")
     try:
         await run_in_threadpool(_request_link, email, _client(request))
@@ -220,11 +229,9 @@ def _confirm(token: str, agent: str) -> signin.SignedIn:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    form = await read_form(request)
-    if isinstance(form, HTMLResponse):
+    form = await read_checked_form(request)
+    if isinstance(form, Response):
         return form
-    if (refused := require_csrf(request, form)) is not None:
-        return refused
     secret = request.cookies.get(SESSION_COOKIE, "")
     with unit_of_work() as session:
         signin.end_session(session, secret)

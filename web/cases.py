@@ -7,7 +7,7 @@ from typing import Any, Optional, Union
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
@@ -25,7 +25,7 @@ from states.registry import WORKFLOWS
 from states.rules import Conflict, Refused
 from states.staffing import ROLES
 from web import links
-from web.auth import read_form, require_csrf, signed_in
+from web.auth import read_checked_form, signed_in
 from web.forms import form_changes
 from web.render import page, templates
 
@@ -72,11 +72,9 @@ def show_case(request: Request, kind: str, case_id: int, done: str = "") -> HTML
 @router.post("/cases/{kind}/{case_id}", response_model=None)
 async def act_on_case(request: Request, kind: str, case_id: int) -> Union[HTMLResponse, RedirectResponse]:
     """Take one decision as the signed-in person, then go back to the case page (303)."""
-    form = await read_form(request)
-    if isinstance(form, HTMLResponse):
+    form = await read_checked_form(request)
+    if isinstance(form, Response):
         return form
-    if (refused := require_csrf(request, form)) is not None:
-        return refused
     person = await run_in_threadpool(signed_in, request)
     if person is None:
         return page(request, "case_problem.html", 401, title="请先登录", case=None, login_next=_path(kind, case_id),
@@ -91,9 +89,9 @@ def _act(request: Request, kind: str, case_id: int, person: Any, form: dict[str,
             case = engine.load_case(session, kind, case_id, lock=True) if kind in WORKFLOWS else None
             if case is None:
                 return _render(request, kind, case_id, person)
-            result = engine.fire(session, kind, case_id, decision, person_id=person.id,
-                                 comment=form.get("comment", ""), changes=form_changes(case, decision, form),
-                                 expected_version=_seen_version(form))
+            engine.fire(session, kind, case_id, decision, person_id=person.id,
+                         comment=form.get("comment", ""), changes=form_changes(case, decision, form),
+                         expected_version=_seen_version(form))
             done = str(links.last_event_of(session, case_id, person.id) or "")
     except Refused as refused:
         return _render(request, kind, case_id, person, 422, refused.reasons, form)

@@ -11,7 +11,7 @@ from qcflow.core.errors import UserError
 from qcflow.services import compendium
 from qcflow.services.registry import center_rows
 from qcflow.store.db import unit_of_work
-from web.auth import read_form, require_csrf, signed_in
+from web.auth import read_checked_form, signed_in
 from web.render import not_found, page
 
 router = APIRouter()
@@ -58,12 +58,9 @@ def download(request: Request, specialty: str, version: int, name: str) -> Respo
 
 @router.post("/compendium/{specialty}/v{version}/studied")
 async def studied(request: Request, specialty: str, version: int) -> Response:
-    form = await read_form(request)
-    if isinstance(form, HTMLResponse):
+    form = await read_checked_form(request)
+    if isinstance(form, Response):
         return form
-    refused = require_csrf(request, form)
-    if refused is not None:
-        return refused
     person = signed_in(request)
     if person is None:
         return page(request, "problem.html", 403, title="请先登录", case=None,

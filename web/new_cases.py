@@ -31,7 +31,7 @@ from qcflow.core.clock import utcnow
 from qcflow.store.db import unit_of_work
 from states import materials
 from states.rules import Reason, Refused
-from web.auth import read_form, require_csrf, signed_in
+from web.auth import read_checked_form, require_csrf, signed_in
 from web.new_forms import FormField, case_fields, content_of, death_fields, meeting_fields, placed, roster_fields
 from web.render import page
 from web.uploads import read_multipart
@@ -142,11 +142,9 @@ def new_document_form(request: Request) -> Response:
 
 @router.post("/new/document", response_class=HTMLResponse)
 async def new_document(request: Request) -> Response:
-    form = await read_form(request)
-    if isinstance(form, HTMLResponse):
+    form = await read_checked_form(request)
+    if isinstance(form, Response):
         return form
-    if (refused := require_csrf(request, form)) is not None:
-        return refused
     return await run_in_threadpool(_create, request, "document", form)
 
 
@@ -310,11 +308,9 @@ def new_death_form(request: Request) -> Response:
 
 @router.post("/new/death", response_class=HTMLResponse)
 async def new_death(request: Request) -> Response:
-    form = await read_form(request)
-    if isinstance(form, HTMLResponse):
+    form = await read_checked_form(request)
+    if isinstance(form, Response):
         return form
-    if (refused := require_csrf(request, form)) is not None:
-        return refused
     return await run_in_threadpool(_report_death, request, form)
 
 
@@ -415,11 +411,9 @@ def new_meeting_form(request: Request) -> Response:
 
 @router.post("/new/meeting", response_class=HTMLResponse)
 async def new_meeting(request: Request) -> Response:
-    form = await read_form(request)
-    if isinstance(form, HTMLResponse):
+    form = await read_checked_form(request)
+    if isinstance(form, Response):
         return form
-    if (refused := require_csrf(request, form)) is not None:
-        return refused
     return await run_in_threadpool(_record_meeting, request, form)
 
 
@@ -462,11 +456,9 @@ def new_roster_form(request: Request) -> Response:
 
 @router.post("/new/roster", response_class=HTMLResponse)
 async def new_roster(request: Request) -> Response:
-    form = await read_form(request)
-    if isinstance(form, HTMLResponse):
+    form = await read_checked_form(request)
+    if isinstance(form, Response):
         return form
-    if (refused := require_csrf(request, form)) is not None:
-        return refused
     return await run_in_threadpool(_change_roster, request, form)
 
 

@@ -20,7 +20,7 @@ from qcflow.store.db import unit_of_work
 from states.removal import ORDERS_PER_YEAR
 from states.rules import Refused
 from states.y25_grounds import GROUNDS
-from web.auth import read_form, require_csrf, signed_in
+from web.auth import read_checked_form, signed_in
 from web.render import page
 
 router = APIRouter()
@@ -59,11 +59,9 @@ def new_order_form(request: Request) -> Response:
 
 @router.post("/orders/new", response_class=HTMLResponse)
 async def new_order(request: Request) -> Response:
-    form = await read_form(request)
-    if isinstance(form, HTMLResponse):
+    form = await read_checked_form(request)
+    if isinstance(form, Response):
         return form
-    if (refused := require_csrf(request, form)) is not None:
-        return refused
     return await run_in_threadpool(_issue, request, form)
 
 

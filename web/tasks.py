@@ -8,7 +8,7 @@ from jinja2 import pass_context
 
 from qcflow.services import tasks as task_service
 from qcflow.store.db import unit_of_work
-from web.auth import read_form, require_csrf, signed_in
+from web.auth import read_checked_form, signed_in
 from web.render import page, templates
 
 router = APIRouter()
@@ -50,11 +50,9 @@ def my_tasks(request: Request) -> Response:
 
 @router.post("/tasks/digest")
 async def set_digest(request: Request) -> Response:
-    form = await read_form(request)
-    if isinstance(form, HTMLResponse):
+    form = await read_checked_form(request)
+    if isinstance(form, Response):
         return form
-    if (refused := require_csrf(request, form)) is not None:
-        return refused
     person = signed_in(request)
     if person is None:
         return RedirectResponse("/login", status_code=303)
