@@ -5,9 +5,9 @@ list. When the handover closes, the old host's people leave the center's posts a
 access. Pure rules, no I/O."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Optional
 
+from states.dates import iso_day
 from states.policy import Limit
 from states.rules import Actor, CaseView, Reason
 from states.workflow import Attempt, DeadlineSpec, Input, Notify, OnEnter, Transition, Workflow, needs_input
@@ -38,18 +38,11 @@ FIELDS = {
 }
 
 
-def _day(value: Any) -> Optional[date]:
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
-
-
 def validate_new(data: dict[str, Any]) -> list[Reason]:
     reasons = []
     if not str(data.get("new_host") or "").strip():
         reasons.append(Reason(RULE, "须填写新挂靠单位代码（new_host）"))
-    if _day(data.get("announced_on")) is None:
+    if iso_day(data.get("announced_on")) is None:
         reasons.append(Reason(RULE, "变更结果发布日期（announced_on）未填写或无效，应写成 YYYY-MM-DD"))
     if not str(data.get("basis") or "").strip():
         reasons.append(Reason(RULE, "须写明挂靠单位变更的决定依据（basis）"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Optional
 
+from states.dates import iso_day
 from states.policy import Limit
 from states.rules import Actor, CaseView, Reason
 from states.staffing import Member
@@ -47,13 +48,6 @@ def vacant_seats(posts: list[str]) -> tuple[Member, ...]:
                         provincial_society_member=True) for post in posts)
 
 
-def _day(value: Any) -> Optional[date]:
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
-
-
 def validate_new(data: dict[str, Any]) -> list[Reason]:
     reasons = []
     if data.get("post") not in VACANT_POSTS:
@@ -62,7 +56,7 @@ def validate_new(data: dict[str, Any]) -> list[Reason]:
         reasons.append(Reason(RULE, "须填写不能履职人员的邮箱（email）"))
     if not str(data.get("reason") or "").strip():
         reasons.append(Reason(RULE, "须写明不能继续履职的原因（reason）"))
-    if _day(data.get("since")) is None:
+    if iso_day(data.get("since")) is None:
         reasons.append(Reason(RULE, "空缺起始日期（since）未填写或无效，应写成 YYYY-MM-DD"))
     return reasons
 
@@ -97,7 +91,7 @@ def _appointed_on_valid(case: CaseView, actor: Actor, attempt: Attempt) -> Optio
     value = attempt.changes.get("appointed_on")
     if value in (None, ""):
         return None
-    day = _day(value)
+    day = iso_day(value)
     today = case.facts.get("today")
     if day is None:
         return Reason(RULE, "任命日期（appointed_on）无效，应写成 YYYY-MM-DD")
